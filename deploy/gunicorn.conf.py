@@ -1,0 +1,49 @@
+"""Gunicorn settings for the instaclone web processes.
+
+Used by the local stack (deploy/stack.py passes ``-c deploy/gunicorn.conf.py`` plus ``--bind``,
+``--pid`` and log paths on the command line, which win over the values here) and by the systemd
+units in deploy/systemd/. Everything a host may want to change comes from the environment:
+
+    GUNICORN_BIND             address to listen on (default 127.0.0.1:8000)
+    GUNICORN_WORKERS          worker processes (default 2)
+    GUNICORN_ACCESS_LOG       access log path, "-" for stdout (default "-")
+    GUNICORN_ERROR_LOG        error log path, "-" for stderr (default "-")
+    GUNICORN_CONTROL_SOCKET   control socket path for gunicornc (gunicorn >= 25); when unset the
+                              control socket is disabled, since its default path is shared by
+                              every Gunicorn of the user and several run side by side here.
+"""
+
+import os
+
+bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")]
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+worker_class = "sync"
+
+# A request that takes longer than this is killed; nginx gives up a little later (35 s).
+timeout = 30
+# SIGTERM/HUP: workers get this long to finish the request in hand.
+graceful_timeout = 10
+keepalive = 2
+
+# Recycle workers now and then so a slow leak cannot grow forever; the jitter keeps the workers
+# of one master from restarting at the same moment.
+max_requests = 1000
+max_requests_jitter = 100
+
+# nginx on the same host sets X-Forwarded-For/Proto/Host; trust them only from there.
+forwarded_allow_ips = "127.0.0.1"
+
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%({x-forwarded-for}i)s" "%(a)s"'
+
+proc_name = os.environ.get("GUNICORN_PROC_NAME", "instaclone-web")
+
+# Gunicorn >= 25 opens a control socket at one default path per user; older versions ignore
+# these two names.
+_control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+if _control_socket:
+    control_socket = _control_socket
+else:
+    control_socket_disable = True

@@ -1,0 +1,225 @@
+"""Settings for every environment, driven by environment variables.
+
+The defaults match the local stack that ``make up`` starts (deploy/stack.py); docker-compose and
+real hosts set the same variables to other addresses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from instaclone.settings.env import (
+    database_from_url,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+SECRET_KEY = env_str("SECRET_KEY", "insecure-local-development-key-change-me-in-production")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+USE_X_FORWARDED_HOST = True
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "instaclone.sharding",
+    "accounts",
+    "photos",
+    "feeds",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "instaclone.urls"
+WSGI_APPLICATION = "instaclone.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Postgres: the users database and the physical servers holding the logical shards ---------
+
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 3)
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 5000)
+
+DATABASE_URL = env_str("DATABASE_URL", "postgres://instaclone@127.0.0.1:25432/instaclone")
+SHARD_DATABASE_URLS = env_list(
+    "SHARD_DATABASE_URLS",
+    "postgres://instaclone@127.0.0.1:25432/instaclone_shards,"
+    "postgres://instaclone@127.0.0.1:25433/instaclone_shards",
+)
+
+
+def _database(url: str) -> dict[str, object]:
+    return database_from_url(
+        url, connect_timeout=DB_CONNECT_TIMEOUT, statement_timeout_ms=DB_STATEMENT_TIMEOUT_MS
+    )
+
+
+# Physical shard servers get the aliases shards_0, shards_1, ... in the order listed.
+DATABASES = {"default": _database(DATABASE_URL)}
+DATABASES.update({f"shards_{i}": _database(url) for i, url in enumerate(SHARD_DATABASE_URLS)})
+DATABASE_ROUTERS = ["instaclone.sharding.routing.ShardRouter"]
+
+# Number of logical shards (schemas shard_0000 ...). SHARD_PLACEMENT optionally places them by
+# hand as "alias:first-last;alias:first-last"; empty means contiguous equal ranges in alias order.
+LOGICAL_SHARDS = env_int("LOGICAL_SHARDS", 64)
+SHARD_PLACEMENT = env_str("SHARD_PLACEMENT", "")
+
+# --- Redis: photo->user map, feeds, counters, Celery broker -----------------------------------
+
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:26379/0")
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 1.0)
+REDIS_CONNECT_TIMEOUT = env_float("REDIS_CONNECT_TIMEOUT", 1.0)
+# Photo->user map buckets cover 2**IDMAP_WINDOW_BITS ms of one logical shard; size them so a
+# bucket stays under Redis's hash-max-listpack-entries (the local redis.conf allows 512).
+IDMAP_WINDOW_BITS = env_int("IDMAP_WINDOW_BITS", 16)
+IDMAP_MAX_BUCKET_ENTRIES = env_int("IDMAP_MAX_BUCKET_ENTRIES", 512)
+
+# --- Memcached: two or more servers, keys hashed across them ----------------------------------
+
+MEMCACHED_SERVERS = env_list("MEMCACHED_SERVERS", "127.0.0.1:21211,127.0.0.1:21212")
+MEMCACHED_TIMEOUT = env_float("MEMCACHED_TIMEOUT", 0.5)
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+        "LOCATION": MEMCACHED_SERVERS,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "ic"),
+        "OPTIONS": {
+            "connect_timeout": MEMCACHED_TIMEOUT,
+            "timeout": MEMCACHED_TIMEOUT,
+            "no_delay": True,
+            # A dead or hung server reads as a miss instead of raising into the request.
+            "ignore_exc": True,
+            "retry_attempts": 1,
+            "retry_timeout": 1,
+            "dead_timeout": 10,
+        },
+    }
+}
+
+# --- Object storage: S3 (SeaweedFS locally), the file system when no endpoint is set ----------
+
+S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "http://127.0.0.1:28333")
+S3_BUCKET = env_str("S3_BUCKET", "instaclone")
+S3_ACCESS_KEY = env_str("S3_ACCESS_KEY", "instaclone")
+S3_SECRET_KEY = env_str("S3_SECRET_KEY", "instaclone-secret")
+S3_REGION = env_str("S3_REGION", "us-east-1")
+S3_CONNECT_TIMEOUT = env_float("S3_CONNECT_TIMEOUT", 2.0)
+S3_READ_TIMEOUT = env_float("S3_READ_TIMEOUT", 5.0)
+MEDIA_ROOT = env_str("MEDIA_ROOT", str(BASE_DIR / ".run" / "media"))
+MEDIA_URL = "/media/"
+
+if S3_ENDPOINT_URL != "none":
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": S3_ENDPOINT_URL,
+            "access_key": S3_ACCESS_KEY,
+            "secret_key": S3_SECRET_KEY,
+            "region_name": S3_REGION,
+            "addressing_style": "path",
+            "signature_version": "s3v4",
+            "file_overwrite": True,
+            "querystring_auth": True,
+            "client_config": None,  # filled in below so the timeouts apply
+        },
+    }
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if S3_ENDPOINT_URL != "none":
+    from botocore.config import Config as _BotoConfig
+
+    STORAGES["default"]["OPTIONS"]["client_config"] = _BotoConfig(  # type: ignore[index]
+        connect_timeout=S3_CONNECT_TIMEOUT,
+        read_timeout=S3_READ_TIMEOUT,
+        retries={"max_attempts": 3, "mode": "standard"},
+        signature_version="s3v4",
+        s3={"addressing_style": "path"},
+    )
+
+STATIC_URL = "/static/"
+STATIC_ROOT = env_str("STATIC_ROOT", str(BASE_DIR / ".run" / "static"))
+
+# --- Celery ------------------------------------------------------------------------------------
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:26379/1")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "visibility_timeout": 3600,
+}
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+# --- Sentry ------------------------------------------------------------------------------------
+
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "local")
+
+# --- Passwords, sessions, i18n -----------------------------------------------------------------
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,145 @@
+"""Reach one logical shard through the ORM, or many with one round trip per server.
+
+A shard context names the logical shard; the router sends sharded models to the server that
+holds it, and the connection's ``search_path`` is set to the shard's schema on entry. Reads over
+many shards use schema-qualified SQL instead, one ``UNION ALL`` per physical server.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
+
+from instaclone.sharding.ids import has_shard_bits, shard_of_id
+from instaclone.sharding.topology import current_topology, schema_name
+
+
+class ShardContextRequired(LookupError):
+    """A sharded model was queried outside a shard context."""
+
+
+class UnknownPhoto(LookupError):
+    """A photo ID carries no shard bits and the map does not know its owner."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShardTarget:
+    """A logical shard with its schema and the alias of the server holding it."""
+
+    shard: int
+    schema: str
+    alias: str
+
+
+_active: contextvars.ContextVar[ShardTarget | None] = contextvars.ContextVar(
+    "instaclone_active_shard", default=None
+)
+# search_path last set on each alias's connection, outside any transaction that could undo it.
+_search_paths: dict[str, str] = {}
+
+
+@receiver(connection_created)
+def _forget_search_path(sender: object, connection: Any, **_: object) -> None:
+    _search_paths.pop(connection.alias, None)
+
+
+def shard_for_user(user_id: int) -> int:
+    """Return the logical shard of a user (``user_id % N``)."""
+    if user_id <= 0:
+        raise ValueError(f"user ID must be positive, got {user_id}")
+    return user_id % current_topology().logical_shards
+
+
+def target_for_shard(shard: int) -> ShardTarget:
+    """Return where a logical shard lives."""
+    return ShardTarget(shard, schema_name(shard), current_topology().server_for_shard(shard))
+
+
+def shard_for_photo(photo_id: int) -> int:
+    """Return the logical shard of a photo: its own bits, or its owner's shard via the map."""
+    if has_shard_bits(photo_id):
+        return shard_of_id(photo_id)
+    from instaclone.sharding.idmap import photo_owner
+
+    owner = photo_owner(photo_id)
+    if owner is None:
+        raise UnknownPhoto(f"photo {photo_id} has no shard bits and no owner in the map")
+    return shard_for_user(owner)
+
+
+def active_target() -> ShardTarget:
+    """Return the shard of the enclosing shard context; raise outside one."""
+    target = _active.get()
+    if target is None:
+        raise ShardContextRequired(
+            "sharded data needs a shard context: use_shard(), user_shard() or photo_shard()"
+        )
+    return target
+
+
+def _set_search_path(target: ShardTarget) -> None:
+    connection = connections[target.alias]
+    in_transaction = connection.in_atomic_block
+    if not in_transaction and _search_paths.get(target.alias) == target.schema:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET search_path TO {target.schema}")
+    # A SET inside a transaction is undone by its rollback, so only remember autocommitted ones.
+    if in_transaction:
+        _search_paths.pop(target.alias, None)
+    else:
+        _search_paths[target.alias] = target.schema
+
+
+@contextmanager
+def use_shard(shard: int) -> Iterator[ShardTarget]:
+    """Run the enclosed ORM queries on sharded models against one logical shard."""
+    target = target_for_shard(shard)
+    token = _active.set(target)
+    try:
+        _set_search_path(target)
+        yield target
+    finally:
+        _active.reset(token)
+        if connections[target.alias].in_atomic_block:
+            _search_paths.pop(target.alias, None)
+
+
+@contextmanager
+def user_shard(user_id: int) -> Iterator[ShardTarget]:
+    """Run the enclosed ORM queries against the shard holding a user's data."""
+    with use_shard(shard_for_user(user_id)) as target:
+        yield target
+
+
+@contextmanager
+def photo_shard(photo_id: int) -> Iterator[ShardTarget]:
+    """Run the enclosed ORM queries against the shard holding a photo."""
+    with use_shard(shard_for_photo(photo_id)) as target:
+        yield target
+
+
+def query_shards(
+    sql: str, params_by_shard: Mapping[int, Sequence[Any]]
+) -> list[tuple[Any, ...]]:
+    """Run ``sql`` on each listed shard; one ``UNION ALL`` round trip per physical server.
+
+    ``sql`` names tables as ``{schema}.table``; each shard's parameters fill its copy. Rows come
+    back in server order, each server's rows in the order Postgres returns them.
+    """
+    rows: list[tuple[Any, ...]] = []
+    grouped = current_topology().group_by_server(params_by_shard)
+    for alias, shards in grouped.items():
+        parts = [f"({sql.format(schema=schema_name(shard))})" for shard in shards]
+        params = [value for shard in shards for value in params_by_shard[shard]]
+        with connections[alias].cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            rows.extend(cursor.fetchall())
+    return rows
