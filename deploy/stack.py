@@ -1069,6 +1069,8 @@ class Celery(Service):
             raise StackError("instaclone/celery.py does not exist yet: the worker cannot start")
         cmd = [
             venv_tool("celery"),
+            "--workdir",
+            str(REPO),
             "-A",
             "instaclone",
             "worker",
@@ -1083,8 +1085,6 @@ class Celery(Service):
             str(self.pidfile),
             "--logfile",
             str(self.logfile),
-            "--workdir",
-            str(REPO),
         ]
         self._started_at = time.monotonic()
         run(

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sentry_sdk
 from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.integrations.django import DjangoIntegration
 from sentry_sdk.integrations.redis import RedisIntegration
 from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
+
+if TYPE_CHECKING:
+    from sentry_sdk._types import Event
 
 FILTERED = "[Filtered]"
 
@@ -95,10 +98,9 @@ def scrub(value: Any, key: object = None) -> Any:
     return value
 
 
-def scrub_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+def scrub_event(event: Event, hint: dict[str, Any]) -> Event:
     """Remove secrets from an event about to be sent (sentry ``before_send``)."""
-    scrubbed: dict[str, Any] = scrub(event)
-    return scrubbed
+    return cast("Event", scrub(event))
 
 
 def scrub_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:

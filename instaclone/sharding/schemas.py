@@ -38,10 +38,12 @@ _NOW_UNITS = (
 )
 # The fast path is one SQL expression, which Postgres inlines into the INSERT that uses the
 # column default (a PL/pgSQL call costs more than the rest of the work; see the README's ID
-# benchmark). currval() re-reads, in this session, the value nextval() just returned.
+# benchmark). currval() re-reads, in this session, the value nextval() just returned. The
+# comparison runs in float8 (exact below 2**53 units, past the year 2200) to skip the rounding
+# and shifting that only the slow path needs.
 _NEXT_ID_EXPRESSION = """
     SELECT CASE
-        WHEN nextval('{schema}.id_seq') >= {now} - {lag}
+        WHEN nextval('{schema}.id_seq') >= {threshold}
         THEN {compose_current}
         ELSE {schema}.id_catch_up({now})
     END
@@ -92,22 +94,27 @@ def id_functions_sql(shard: int) -> str:
     """Return the DDL that creates a shard's schema, ID sequence and ID functions."""
     schema = schema_name(shard)
 
-    def next_id(now: str) -> str:
+    def next_id(now: str, threshold: str) -> str:
         current = f"currval('{schema}.id_seq')"
         return _NEXT_ID_EXPRESSION.format(
             schema=schema,
             now=now,
-            lag=CATCH_UP_LAG,
+            threshold=threshold,
             compose_current=_COMPOSE.format(v=current, shard=shard),
         )
 
+    offset = (EPOCH_MS << SEQUENCE_BITS) + CATCH_UP_LAG
     return ID_FUNCTIONS_SQL.format(
         schema=schema,
         lag=CATCH_UP_LAG,
         lock_key=ADVISORY_LOCK_BASE + shard,
         compose_v=_COMPOSE.format(v="v", shard=shard),
-        next_id_clock=next_id(_NOW_UNITS),
-        next_id_injected=next_id(f"((now_ms - {EPOCH_MS}) << {SEQUENCE_BITS})"),
+        next_id_clock=next_id(
+            _NOW_UNITS, f"date_part('epoch', clock_timestamp()) * {1000 << SEQUENCE_BITS} - {offset}"
+        ),
+        next_id_injected=next_id(
+            f"((now_ms - {EPOCH_MS}) << {SEQUENCE_BITS})", f"(now_ms << {SEQUENCE_BITS}) - {offset}"
+        ),
     )
 
 

@@ -59,9 +59,12 @@ def settings_reads() -> dict[str, object]:
     for node in ast.walk(ast.parse(BASE_SETTINGS.read_text())):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
             continue
-        if node.func.id in ENV_READERS and node.args and isinstance(node.args[0], ast.Constant):
+        if node.func.id not in ENV_READERS or not node.args:
+            continue
+        name = node.args[0]
+        if isinstance(name, ast.Constant) and isinstance(name.value, str):
             default = node.args[1] if len(node.args) > 1 else None
-            reads[node.args[0].value] = default.value if isinstance(default, ast.Constant) else None
+            reads[name.value] = default.value if isinstance(default, ast.Constant) else None
     return reads
 
 

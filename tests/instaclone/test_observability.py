@@ -10,7 +10,7 @@ import secrets
 import threading
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 import sentry_sdk
@@ -22,6 +22,9 @@ from instaclone.observability import (
     scrub_event,
     scrub_text,
 )
+
+if TYPE_CHECKING:
+    from sentry_sdk._types import Event
 
 HEX64 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
@@ -159,7 +162,7 @@ def test_captured_exception_reaches_ingest_without_secrets(ingest: SentryIngest)
     gps = {"GPSLatitude": float(leaks["latitude"]), "GPSLongitude": float(leaks["longitude"])}
     exif = {"Make": "Apple", "BodySerialNumber": leaks["camera_serial"], "GPSInfo": gps}
 
-    def add_request(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+    def add_request(event: Event, hint: dict[str, Any]) -> Event:
         # Shaped like DjangoIntegration's request processor output.
         event["request"] = {
             "method": "POST",
@@ -238,7 +241,7 @@ def test_captured_exception_reaches_ingest_without_secrets(ingest: SentryIngest)
 
 
 def test_scrub_event_cleans_django_request_frames_and_spans() -> None:
-    event = {
+    event: dict[str, Any] = {
         "event_id": "0123456789abcdef0123456789abcdef",
         "request": {
             "url": "https://instaclone.test/v1/users/self/feed",
@@ -276,7 +279,7 @@ def test_scrub_event_cleans_django_request_frames_and_spans() -> None:
         "extra": {"photo": {"exif": {"Orientation": 6}, "caption": "at the beach"}},
     }
 
-    scrubbed = scrub_event(event, {})
+    scrubbed: dict[str, Any] = dict(scrub_event(cast("Event", event), {}))
 
     assert scrubbed["event_id"] == "0123456789abcdef0123456789abcdef"
     assert scrubbed["request"] == {
