@@ -435,6 +435,11 @@ class Service:
             hint = ""
             other = _other_checkout(owner)
             if other is not None and other != REPO:
+                if os.environ.get("STACK_TAKEOVER") == "1":
+                    _take_over(other, self.profile)
+                    if not port_answers(port):
+                        continue
+                    owner = port_owner(port)
                 hint = (
                     f"\n  it looks like a stack of another checkout; stop it with: "
                     f"cd {other} && .venv/bin/python deploy/stack.py down --profile {self.profile}"
@@ -442,6 +447,16 @@ class Service:
             raise StackError(
                 f"{self.name} needs 127.0.0.1:{port}, which is already in use by {owner}{hint}"
             )
+
+
+def _take_over(other: Path, profile: str) -> None:
+    """STACK_TAKEOVER=1 (CI): stop the same profile's stack of another checkout, data kept."""
+    warn(f"127.0.0.1 ports of the {profile} profile are held by the stack of {other}; stopping it")
+    subprocess.run(
+        [sys.executable, str(other / "deploy" / "stack.py"), "down", "--profile", profile],
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 def _other_checkout(owner: str) -> Path | None:

@@ -9,6 +9,7 @@ bits (imported media) are dense, so they bucket by their high bits, Instagram's 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 
 from django.conf import settings
@@ -101,6 +102,7 @@ def photo_owners(photo_ids: Iterable[int]) -> dict[int, int]:
     """Return the owners of many photos: one Redis round trip, Postgres for the rest."""
     ids = list(dict.fromkeys(photo_ids))
     found: dict[int, int] = {}
+    redis_answered = True
     try:
         pipe = redis_client().pipeline(transaction=False)
         slots = [_slot(photo_id) for photo_id in ids]
@@ -110,7 +112,7 @@ def photo_owners(photo_ids: Iterable[int]) -> dict[int, int]:
             if stored is not None:
                 found[photo_id] = _decode_owner(shard, stored)
     except REDIS_ERRORS:
-        found = {}
+        redis_answered = False
     missing = [photo_id for photo_id in ids if photo_id not in found]
     if missing:
         rows = dict(
@@ -119,10 +121,10 @@ def photo_owners(photo_ids: Iterable[int]) -> dict[int, int]:
             .values_list("photo_id", "user_id")
         )
         found.update(rows)
-        try:
-            cache_owners(rows)
-        except REDIS_ERRORS:
-            pass
+        if redis_answered:
+            # Refill what Redis lost (a flush or a restart); skip it while Redis is failing.
+            with contextlib.suppress(*REDIS_ERRORS):
+                cache_owners(rows)
     return found
 
 

@@ -11,14 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from instaclone.sharding.connections import _search_paths
 from instaclone.sharding.ids import EPOCH_MS, SEQUENCE_BITS
 from instaclone.sharding.placement import placement_of
 from instaclone.sharding.routing import migrating_shard_schemas
-from instaclone.sharding.topology import Topology, schema_name
+from instaclone.sharding.topology import Topology, schema_name, server_label
 
 # The sequence counts in units of 1/1024 ms since the epoch: time bits and sequence bits
 # together, so every ID is one nextval() and unique by construction, whatever the clock does.
@@ -128,6 +128,10 @@ def sharded_app_labels() -> list[str]:
     return sorted(labels)
 
 
+class SchemaMigrationError(RuntimeError):
+    """One schema could not be created or upgraded; the ones before it are done."""
+
+
 @dataclass(frozen=True, slots=True)
 class SchemaResult:
     """What one run did to one schema."""
@@ -173,7 +177,14 @@ def migrate_all(
     results: list[SchemaResult] = []
     total = topology.logical_shards
     for shard in range(total):
-        result = migrate_shard(shard, topology.server_for_shard(shard))
+        alias = topology.server_for_shard(shard)
+        try:
+            result = migrate_shard(shard, alias)
+        except DatabaseError as exc:
+            raise SchemaMigrationError(
+                f"{schema_name(shard)} on {server_label(alias)} failed: {str(exc).strip()}. "
+                f"The {len(results)} schema(s) before it are done; fix the cause and rerun."
+            ) from exc
         results.append(result)
         if report is not None:
             report(len(results), total, result)

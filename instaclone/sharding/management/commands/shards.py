@@ -7,7 +7,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from instaclone.sharding.schemas import SchemaResult, migrate_all, persist_placement
+from instaclone.sharding.schemas import (
+    SchemaMigrationError,
+    SchemaResult,
+    migrate_all,
+    persist_placement,
+)
 from instaclone.sharding.topology import (
     TopologyError,
     load_topology,
@@ -27,7 +32,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         try:
             getattr(self, f"_{action}")()
-        except TopologyError as exc:
+        except (TopologyError, SchemaMigrationError) as exc:
             raise CommandError(str(exc)) from exc
 
     def _migrate(self) -> None:
