@@ -171,7 +171,7 @@ if S3_ENDPOINT_URL != "none":
     STORAGES["default"]["OPTIONS"]["client_config"] = _BotoConfig(  # type: ignore[index]
         connect_timeout=S3_CONNECT_TIMEOUT,
         read_timeout=S3_READ_TIMEOUT,
-        retries={"max_attempts": 3, "mode": "standard"},
+        retries={"total_max_attempts": 2, "mode": "standard"},
         signature_version="s3v4",
         s3={"addressing_style": "path"},
     )

@@ -126,9 +126,7 @@ def photo_shard(photo_id: int) -> Iterator[ShardTarget]:
         yield target
 
 
-def query_shards(
-    sql: str, params_by_shard: Mapping[int, Sequence[Any]]
-) -> list[tuple[Any, ...]]:
+def query_shards(sql: str, params_by_shard: Mapping[int, Sequence[Any]]) -> list[tuple[Any, ...]]:
     """Run ``sql`` on each listed shard; one ``UNION ALL`` round trip per physical server.
 
     ``sql`` names tables as ``{schema}.table``; each shard's parameters fill its copy. Rows come

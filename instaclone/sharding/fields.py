@@ -15,7 +15,7 @@ class NextId(models.Func):
     output_field = models.BigIntegerField()
 
 
-class ShardedIdField(models.BigIntegerField):
+class ShardedIdField(models.BigIntegerField):  # type: ignore[type-arg]  # stubs' generic params
     """A bigint primary key defaulting to ``next_id()`` and read back with RETURNING."""
 
     db_returning = True
@@ -26,7 +26,7 @@ class ShardedIdField(models.BigIntegerField):
         kwargs.setdefault("editable", False)
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+    def deconstruct(self) -> Any:
         name, path, args, kwargs = super().deconstruct()
         for key, default in (("primary_key", True), ("editable", False)):
             if kwargs.get(key, not default) == default:

@@ -142,4 +142,3 @@ def bucket_keys_pattern() -> str:
 def max_bucket_entries() -> int:
     """Return how many fields a bucket may reach and stay a listpack."""
     return int(settings.IDMAP_MAX_BUCKET_ENTRIES)
-

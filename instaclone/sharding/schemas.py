@@ -110,7 +110,8 @@ def id_functions_sql(shard: int) -> str:
         lock_key=ADVISORY_LOCK_BASE + shard,
         compose_v=_COMPOSE.format(v="v", shard=shard),
         next_id_clock=next_id(
-            _NOW_UNITS, f"date_part('epoch', clock_timestamp()) * {1000 << SEQUENCE_BITS} - {offset}"
+            _NOW_UNITS,
+            f"date_part('epoch', clock_timestamp()) * {1000 << SEQUENCE_BITS} - {offset}",
         ),
         next_id_injected=next_id(
             f"((now_ms - {EPOCH_MS}) << {SEQUENCE_BITS})", f"(now_ms << {SEQUENCE_BITS}) - {offset}"
@@ -121,9 +122,7 @@ def id_functions_sql(shard: int) -> str:
 def sharded_app_labels() -> list[str]:
     """Return the apps that own at least one sharded model."""
     labels = {
-        model._meta.app_label
-        for model in apps.get_models()
-        if placement_of(model) == "sharded"
+        model._meta.app_label for model in apps.get_models() if placement_of(model) == "sharded"
     }
     return sorted(labels)
 

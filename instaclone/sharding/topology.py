@@ -129,7 +129,9 @@ def parse_placement(spec: str, *, logical_shards: int, servers: Sequence[str]) -
             f"logical shard {missing[0]} is not placed on any server "
             f"({len(missing)} unplaced in all)"
         )
-    return Topology(placement=tuple(placed[s] for s in range(logical_shards)), servers=tuple(servers))
+    return Topology(
+        placement=tuple(placed[s] for s in range(logical_shards)), servers=tuple(servers)
+    )
 
 
 def topology_from_settings() -> Topology:
@@ -154,8 +156,10 @@ def topology_from_rows(rows: Iterable[tuple[int, str]], *, servers: Sequence[str
     if len(placed) != count or set(placed) != set(range(count)):
         missing = sorted(set(range(count)) - set(placed))
         extra = sorted(set(placed) - set(range(count)))
-        detail = f"logical shard {missing[0]} is not placed" if missing else (
-            f"logical shard {extra[0]} is placed but LOGICAL_SHARDS={count}"
+        detail = (
+            f"logical shard {missing[0]} is not placed"
+            if missing
+            else (f"logical shard {extra[0]} is placed but LOGICAL_SHARDS={count}")
         )
         raise TopologyError(
             f"the shard map in the users database disagrees with LOGICAL_SHARDS={count}: {detail}"
@@ -217,7 +221,9 @@ def missing_schemas(topology: Topology) -> dict[str, list[int]]:
                 )
                 present = {row[0] for row in cursor.fetchall()}
         except DatabaseError as exc:
-            raise TopologyError(f"shard server {server_label(alias)} is unreachable: {exc}") from exc
+            raise TopologyError(
+                f"shard server {server_label(alias)} is unreachable: {exc}"
+            ) from exc
         absent = [shard for shard in wanted if schema_name(shard) not in present]
         if absent:
             missing[alias] = absent

@@ -41,8 +41,19 @@ def _own_redis(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """Run a throwaway Redis that the test may stop."""
     port = _free_port()
     server = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
-         "127.0.0.1", "--save", "", "--dir", str(tmp_path), "--hash-max-listpack-entries", "512"],
+        [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--dir",
+            str(tmp_path),
+            "--hash-max-listpack-entries",
+            "512",
+        ],
         stdout=subprocess.DEVNULL,
     )
     try:

@@ -78,7 +78,9 @@ def test_orm_writes_and_reads_one_logical_shard() -> None:
         assert Photo.objects.filter(user_id=owner).count() == 1
     assert shard_of_id(photo.id) == 37
     with connections["shards_1"].cursor() as cursor:
-        cursor.execute("SELECT user_id, caption FROM shard_0037.photos_photo WHERE id = %s", [photo.id])
+        cursor.execute(
+            "SELECT user_id, caption FROM shard_0037.photos_photo WHERE id = %s", [photo.id]
+        )
         assert cursor.fetchone() == (owner, "sunset")
         cursor.execute("SELECT count(*) FROM shard_0036.photos_photo WHERE id = %s", [photo.id])
         assert cursor.fetchone() == (0,)
@@ -105,5 +107,8 @@ def test_reads_over_many_shards_make_one_round_trip_per_server(query_counter) ->
 
 
 def test_legacy_photo_without_owner_is_unknown(django_db_blocker) -> None:  # type: ignore[no-untyped-def]
-    with django_db_blocker.unblock(), pytest.raises(UnknownPhoto, match="photo 4242 has no shard bits"):
+    with (
+        django_db_blocker.unblock(),
+        pytest.raises(UnknownPhoto, match="photo 4242 has no shard bits"),
+    ):
         shard_for_photo(4242)

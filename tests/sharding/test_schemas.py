@@ -58,8 +58,9 @@ def test_schema_command_is_idempotent_and_resumes_after_a_failure(django_db_bloc
         assert set(_progress(out.getvalue()).values()) == {"up to date"}
 
         with connections["shards_0"].cursor() as cursor:
-            cursor.execute("INSERT INTO shard_0005.photos_photo (user_id, caption) "
-                           "VALUES (5, '') RETURNING id")
+            cursor.execute(
+                "INSERT INTO shard_0005.photos_photo (user_id, caption) VALUES (5, '') RETURNING id"
+            )
             new_id = cursor.fetchone()[0]
             cursor.execute("DELETE FROM shard_0005.photos_photo WHERE id = %s", [new_id])
         assert (new_id >> 10) & 8191 == 5

@@ -35,17 +35,23 @@ def test_placement_spec_reads_ranges() -> None:
 
 
 def test_shard_placed_twice_is_refused() -> None:
-    with pytest.raises(TopologyError, match="logical shard 31 is placed twice: on shards_0 and on shards_1"):
+    with pytest.raises(
+        TopologyError, match="logical shard 31 is placed twice: on shards_0 and on shards_1"
+    ):
         parse_placement("shards_0:0-31;shards_1:31-63", logical_shards=64, servers=SERVERS)
 
 
 def test_unplaced_shard_is_refused() -> None:
-    with pytest.raises(TopologyError, match=r"logical shard 32 is not placed on any server \(32 unplaced"):
+    with pytest.raises(
+        TopologyError, match=r"logical shard 32 is not placed on any server \(32 unplaced"
+    ):
         parse_placement("shards_0:0-31", logical_shards=64, servers=SERVERS)
 
 
 def test_unknown_server_is_refused() -> None:
-    with pytest.raises(TopologyError, match="logical shard 2 is placed on unknown server 'shards_9'"):
+    with pytest.raises(
+        TopologyError, match="logical shard 2 is placed on unknown server 'shards_9'"
+    ):
         parse_placement("shards_0:0-1;shards_9:2-3", logical_shards=4, servers=SERVERS)
 
 

@@ -4,25 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='PhotoOwner',
+            name="PhotoOwner",
             fields=[
-                ('photo_id', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('user_id', models.BigIntegerField()),
+                ("photo_id", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("user_id", models.BigIntegerField()),
             ],
         ),
         migrations.CreateModel(
-            name='ShardPlacement',
+            name="ShardPlacement",
             fields=[
-                ('logical_shard', models.IntegerField(primary_key=True, serialize=False)),
-                ('server', models.CharField(max_length=64)),
+                ("logical_shard", models.IntegerField(primary_key=True, serialize=False)),
+                ("server", models.CharField(max_length=64)),
             ],
         ),
     ]
