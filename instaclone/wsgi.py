@@ -15,12 +15,17 @@ application = get_wsgi_application()
 
 def _startup_checks() -> None:
     from django.conf import settings
+    from django.core.files.storage import storages
 
     from instaclone.observability import init_sentry
     from instaclone.sharding.topology import verify_topology
 
     init_sentry(dsn=settings.SENTRY_DSN, environment=settings.SENTRY_ENVIRONMENT)
     verify_topology()
+    # Building the S3 client takes a CPU-bound half second; pay it before the first request.
+    storage = storages["default"]
+    if hasattr(storage, "connection"):
+        storage.connection  # noqa: B018 - the property builds and caches the client
 
 
 _startup_checks()

@@ -215,8 +215,15 @@ def test_services_start_after_what_they_need_is_healthy() -> None:
     for service in APP_SERVICES:
         depends_on = SERVICES[service]["depends_on"]
         assert {name: dep["condition"] for name, dep in depends_on.items()} == {
-            name: "service_healthy" for name in BACKING_SERVICES
+            **{name: "service_healthy" for name in BACKING_SERVICES},
+            "migrate": "service_completed_successfully",
         }, service
+    # The schema step runs once the databases answer, before any app container starts.
+    migrate = SERVICES["migrate"]
+    assert "manage.py shards migrate" in " ".join(migrate["command"])
+    assert {name: dep["condition"] for name, dep in migrate["depends_on"].items()} == {
+        name: "service_healthy" for name in BACKING_SERVICES if name.startswith("postgres")
+    }
     nginx_deps = SERVICES["nginx"]["depends_on"]
     assert {name: dep["condition"] for name, dep in nginx_deps.items()} == {
         "web1": "service_healthy",

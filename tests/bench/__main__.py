@@ -1,0 +1,79 @@
+"""Run the named benchmarks (default: all), write results/latest.{json,md}, print the table."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import time
+import traceback
+
+from tests.bench.harness import (
+    BenchResult,
+    Row,
+    environment,
+    markdown_table,
+    missed_goals,
+    write_results,
+)
+
+BENCHMARKS = {
+    "ids": "tests.bench.bench_ids",
+    "map": "tests.bench.bench_map",
+    "shards": "tests.bench.bench_shards",
+}
+
+
+def main(argv: list[str]) -> int:
+    """Run benchmarks; exit 0 even when goals are missed, 1 when one crashed, 2 on bad names."""
+    names = argv or list(BENCHMARKS)
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+        return 2
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "instaclone.settings.test")
+    import django
+
+    django.setup()
+    from instaclone.sharding.topology import verify_topology
+
+    verify_topology()
+    env = environment()
+    results: list[BenchResult] = []
+    crashed: list[str] = []
+    for name in names:
+        print(f"== {name} ...", flush=True)
+        start = time.perf_counter()
+        try:
+            result: BenchResult = importlib.import_module(BENCHMARKS[name]).run()
+        except Exception as exc:  # noqa: BLE001 - report it and carry on with the others
+            traceback.print_exc()
+            crashed.append(name)
+            result = BenchResult(name, rows=[Row(name, f"CRASHED: {exc!r}"[:200], "–")])
+            result.notes = [f"Crashed: `{exc!r}`"]
+        result.seconds = time.perf_counter() - start
+        print(f"   {name} took {result.seconds:.0f} s", flush=True)
+        results.append(result)
+    json_path, md_path = write_results(results, env)
+    print()
+    print(markdown_table([row for result in results for row in result.rows]))
+    print()
+    for result in results:
+        for note in result.notes:
+            print(note)
+        print()
+    missed = missed_goals(results)
+    if missed:
+        print("GOALS MISSED:")
+        for row in missed:
+            print(f"  - {row.benchmark}: ratio {row.ratio}, goal {row.goal} ({row.subject})")
+    elif not crashed:
+        print("All checked goals met.")
+    if crashed:
+        print(f"CRASHED (goals not checked): {', '.join(crashed)}")
+    print(f"\nwrote {json_path} and {md_path}")
+    return 1 if crashed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,234 @@
+"""ID cost: inserts into a table keyed by next_id() against the same table with bigserial."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from typing import Any
+
+import psycopg2
+from django.conf import settings
+
+from instaclone.sharding.topology import current_topology, schema_name
+from tests.bench.harness import BenchResult, Row, interleave, rate, throughput_ratio, timed
+
+SHARD = 3
+SCHEMA = schema_name(SHARD)
+ROWS_PER_ROUND = 3_000
+COMMIT_EVERY = 500
+BATCH_ROWS = 10_000
+BATCHES_PER_ROUND = 3
+ROUNDS = 15
+WARMUP = 2
+GOAL = 0.90
+PLAN_SAMPLES = 25
+CAPTION = "sunset over the pier #nofilter"
+TABLES = {"bigserial": "bench_serial", "next_id()": "bench_next", "instagram": "bench_instagram"}
+
+# Instagram's 2011 function ("Sharding & IDs at Instagram"), verbatim but for names.
+INSTAGRAM_SQL = f"""
+CREATE SEQUENCE {SCHEMA}.bench_instagram_seq;
+CREATE OR REPLACE FUNCTION {SCHEMA}.bench_instagram_next_id(OUT result bigint) AS $$
+DECLARE
+    our_epoch bigint := 1314220021721;
+    seq_id bigint;
+    now_millis bigint;
+    shard_id int := 5;
+BEGIN
+    SELECT nextval('{SCHEMA}.bench_instagram_seq') % 1024 INTO seq_id;
+
+    SELECT FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000) INTO now_millis;
+    result := (now_millis - our_epoch) << 23;
+    result := result | (shard_id << 10);
+    result := result | (seq_id);
+END;
+$$ LANGUAGE PLPGSQL;
+"""
+CREATE_SQL = f"""
+CREATE TABLE {SCHEMA}.bench_next
+    (id bigint PRIMARY KEY DEFAULT {SCHEMA}.next_id(), user_id bigint, caption text);
+CREATE TABLE {SCHEMA}.bench_serial (id bigserial PRIMARY KEY, user_id bigint, caption text);
+CREATE TABLE {SCHEMA}.bench_instagram
+    (id bigint PRIMARY KEY DEFAULT {SCHEMA}.bench_instagram_next_id(),
+     user_id bigint, caption text);
+"""
+DROP_SQL = f"""
+DROP TABLE IF EXISTS {SCHEMA}.bench_next, {SCHEMA}.bench_serial, {SCHEMA}.bench_instagram;
+DROP FUNCTION IF EXISTS {SCHEMA}.bench_instagram_next_id();
+DROP SEQUENCE IF EXISTS {SCHEMA}.bench_instagram_seq;
+"""
+
+
+def _connect() -> Any:
+    """Open a plain psycopg2 connection to the server holding the scratch shard."""
+    alias = current_topology().server_for_shard(SHARD)
+    db = settings.DATABASES[alias]
+    params = {
+        "dbname": db["NAME"],
+        "user": db["USER"],
+        "password": db["PASSWORD"],
+        "host": db["HOST"],
+        "port": db["PORT"],
+    }
+    return psycopg2.connect(**{k: v for k, v in params.items() if v})
+
+
+def _rows_workload(conn: Any, table: str) -> Callable[[], float]:
+    """Return a timed run of single-row INSERTs, committed every COMMIT_EVERY rows."""
+    sql = f"INSERT INTO {SCHEMA}.{table} (user_id, caption) VALUES (%s, %s)"
+
+    def work() -> None:
+        with conn.cursor() as cursor:
+            for index in range(ROWS_PER_ROUND):
+                cursor.execute(sql, (SHARD + 64 * index, CAPTION))
+                if (index + 1) % COMMIT_EVERY == 0:
+                    conn.commit()
+        conn.commit()
+
+    return _truncated(conn, table, work)
+
+
+def _batch_workload(conn: Any, table: str) -> Callable[[], float]:
+    """Return a timed run of INSERT ... SELECT FROM generate_series statements."""
+    sql = (
+        f"INSERT INTO {SCHEMA}.{table} (user_id, caption) "
+        f"SELECT {SHARD} + 64 * g, %s FROM generate_series(1, {BATCH_ROWS}) AS g"
+    )
+
+    def work() -> None:
+        with conn.cursor() as cursor:
+            for _ in range(BATCHES_PER_ROUND):
+                cursor.execute(sql, (CAPTION,))
+                conn.commit()
+
+    return _truncated(conn, table, work)
+
+
+def _truncated(conn: Any, table: str, work: Callable[[], None]) -> Callable[[], float]:
+    """Wrap ``work`` so every round starts from an empty table (TRUNCATE is not timed)."""
+
+    def run() -> float:
+        with conn.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {SCHEMA}.{table}")
+        conn.commit()
+        return timed(work)
+
+    return run
+
+
+def _check_ids(conn: Any) -> dict[str, Any]:
+    """Check the IDs next_id() made carry shard 3 and are unique."""
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), count(DISTINCT id), bool_and((id >> 10) & 8191 = {SHARD}) "
+            f"FROM {SCHEMA}.bench_next"
+        )
+        total, distinct, shard_ok = cursor.fetchone()
+    return {"rows": total, "distinct_ids": distinct, "all_on_shard": bool(shard_ok)}
+
+
+def _plan_costs(conn: Any) -> dict[str, dict[str, float]]:
+    """Return median planning and execution ms of a one-row INSERT per table (rolled back)."""
+    costs: dict[str, dict[str, float]] = {}
+    for name, table in TABLES.items():
+        plans: list[float] = []
+        runs: list[float] = []
+        with conn.cursor() as cursor:
+            for _ in range(PLAN_SAMPLES):
+                cursor.execute(
+                    f"EXPLAIN (ANALYZE, SUMMARY, FORMAT JSON) "
+                    f"INSERT INTO {SCHEMA}.{table} (user_id, caption) VALUES (%s, %s)",
+                    (SHARD, CAPTION),
+                )
+                plan = cursor.fetchone()[0][0]
+                plans.append(plan["Planning Time"])
+                runs.append(plan["Execution Time"])
+        conn.rollback()
+        costs[name] = {
+            "planning_ms": round(statistics.median(plans), 4),
+            "execution_ms": round(statistics.median(runs), 4),
+        }
+    return costs
+
+
+def _rows_for(workload: str, times: dict[str, list[float]], count: int, unit: str) -> list[Row]:
+    """Turn one workload's timings into the next_id() row and the Instagram row."""
+    rows = []
+    base = times["bigserial"]
+    for name, label in (("next_id()", "next_id()"), ("instagram", "Instagram 2011 fn")):
+        ratio = throughput_ratio(times[name], base)
+        is_goal = name == "next_id()"
+        rows.append(
+            Row(
+                benchmark=f"ids: {workload}" + ("" if is_goal else " (Instagram, info)"),
+                subject=f"{label} {rate(count, times[name], unit)}",
+                baseline=f"bigserial {rate(count, base, unit)}",
+                ratio=ratio.median,
+                spread=ratio.spread,
+                goal=f">= {GOAL:.2f}" if is_goal else "info (published 0.80–0.84)",
+                met=ratio.median >= GOAL if is_goal else None,
+                details={"per_round_ratio": ratio.per_round, "seconds": times[name]},
+            )
+        )
+    return rows
+
+
+def run() -> BenchResult:
+    """Measure both workloads on the three scratch tables, interleaved, then drop them."""
+    result = BenchResult("ids")
+    conn = _connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(DROP_SQL)
+            cursor.execute(INSTAGRAM_SQL)
+            cursor.execute(CREATE_SQL)
+            cursor.execute("SHOW synchronous_commit")
+            sync_commit = cursor.fetchone()[0]
+            cursor.execute("SHOW fsync")
+            fsync = cursor.fetchone()[0]
+        conn.commit()
+        single = interleave(
+            {name: _rows_workload(conn, table) for name, table in TABLES.items()},
+            rounds=ROUNDS,
+            warmup=WARMUP,
+        )
+        result.rows += _rows_for("rows", single, ROWS_PER_ROUND, "rows")
+        batch = interleave(
+            {name: _batch_workload(conn, table) for name, table in TABLES.items()},
+            rounds=ROUNDS,
+            warmup=WARMUP,
+        )
+        result.rows += _rows_for("batch", batch, BATCH_ROWS * BATCHES_PER_ROUND, "rows")
+        check = _check_ids(conn)
+        plan_costs = _plan_costs(conn)
+    finally:
+        conn.rollback()
+        with conn.cursor() as cursor:
+            cursor.execute(DROP_SQL)
+        conn.commit()
+        conn.close()
+    result.details = {
+        "plan_costs": plan_costs,
+        "id_check": check,
+        "synchronous_commit": sync_commit,
+        "fsync": fsync,
+    }
+    result.notes = [
+        f"Scratch tables in `{SCHEMA}` on `{current_topology().server_for_shard(SHARD)}` "
+        f"(synchronous_commit={sync_commit}, fsync={fsync}); dropped afterwards.",
+        f"- rows: {ROWS_PER_ROUND:,} single-row INSERTs per round from psycopg2, commit every "
+        f"{COMMIT_EVERY}; batch: {BATCHES_PER_ROUND} x INSERT ... SELECT generate_series "
+        f"({BATCH_ROWS:,} rows) per round, each committed.",
+        f"- {ROUNDS} rounds per variant after {WARMUP} warm-up rounds, order rotated each round; "
+        "TRUNCATE (untimed) before every round; ratio = variant rows/s over bigserial rows/s.",
+        f"- Last batch round of next_id(): {check['rows']:,} rows, {check['distinct_ids']:,} "
+        f"distinct IDs, all decode to shard {SHARD}: {check['all_on_shard']}.",
+        f"- One-row INSERT, median of {PLAN_SAMPLES} EXPLAIN ANALYZE (ms): "
+        + ", ".join(
+            f"{name} planning {c['planning_ms']:.3f} / execution {c['execution_ms']:.3f}"
+            for name, c in plan_costs.items()
+        )
+        + ". Every single-row INSERT sent by psycopg2/Django is planned again, so planning "
+        "time (where a SQL-language default is inlined) is paid per row.",
+    ]
+    return result
