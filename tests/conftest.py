@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from django.db import connections
+
+from instaclone.sharding.instrumentation import count_queries
 
 
 @pytest.fixture(scope="session")
@@ -19,31 +16,9 @@ def django_db_setup() -> None:
     """
 
 
-@contextmanager
-def count_queries() -> Iterator[Counter[str]]:
-    """Count statements sent to each database alias while the block runs."""
-    counts: Counter[str] = Counter()
-    wrappers = []
-
-    for alias in connections:
-
-        def wrapper(execute, sql, params, many, context, alias=alias):  # type: ignore[no-untyped-def]
-            counts[alias] += 1
-            return execute(sql, params, many, context)
-
-        wrappers.append((alias, connections[alias].execute_wrapper(wrapper)))
-    for _, manager in wrappers:
-        manager.__enter__()
-    try:
-        yield counts
-    finally:
-        for _, manager in reversed(wrappers):
-            manager.__exit__(None, None, None)
-
-
 @pytest.fixture
 def query_counter():  # type: ignore[no-untyped-def]
-    """Return the ``count_queries`` context manager."""
+    """Return the ``count_queries`` context manager (counts pool threads' statements too)."""
     return count_queries
 
 

@@ -8,7 +8,9 @@ many shards use schema-qualified SQL instead, one ``UNION ALL`` per physical ser
 from __future__ import annotations
 
 import contextvars
+import functools
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +20,7 @@ from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 
 from instaclone.sharding.ids import has_shard_bits, shard_of_id
+from instaclone.sharding.instrumentation import installed
 from instaclone.sharding.topology import current_topology, schema_name
 
 
@@ -129,15 +132,45 @@ def photo_shard(photo_id: int) -> Iterator[ShardTarget]:
 def query_shards(sql: str, params_by_shard: Mapping[int, Sequence[Any]]) -> list[tuple[Any, ...]]:
     """Run ``sql`` on each listed shard; one ``UNION ALL`` round trip per physical server.
 
-    ``sql`` names tables as ``{schema}.table``; each shard's parameters fill its copy. Rows come
-    back in server order, each server's rows in the order Postgres returns them.
+    ``sql`` names tables as ``{schema}.table``; each shard's parameters fill its copy. The servers
+    are asked at the same time, so the read costs about one round trip, not one per server. Rows
+    come back in server order, each server's rows in the order Postgres returns them.
     """
-    rows: list[tuple[Any, ...]] = []
-    grouped = current_topology().group_by_server(params_by_shard)
-    for alias, shards in grouped.items():
+    statements = []
+    for alias, shards in current_topology().group_by_server(params_by_shard).items():
         parts = [f"({sql.format(schema=schema_name(shard))})" for shard in shards]
         params = [value for shard in shards for value in params_by_shard[shard]]
-        with connections[alias].cursor() as cursor:
-            cursor.execute(" UNION ALL ".join(parts), params)
-            rows.extend(cursor.fetchall())
+        statements.append((alias, " UNION ALL ".join(parts), params))
+    # Writes of an open transaction are visible only on this thread's own connection, so a
+    # server inside one is asked from here; the others go to the pool.
+    pooled = [s for s in statements if not connections[s[0]].in_atomic_block][1:]
+    futures = {s[0]: _shard_pool().submit(_fetch_pooled, *s) for s in pooled}
+    rows: list[tuple[Any, ...]] = []
+    for alias, statement, params in statements:
+        if alias in futures:
+            rows.extend(futures[alias].result())
+        else:
+            rows.extend(_fetch(alias, statement, params))
     return rows
+
+
+def _fetch(alias: str, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(statement, params)
+        return list(cursor.fetchall())
+
+
+def _fetch_pooled(alias: str, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    connection = connections[alias]
+    # No request cycle runs on pool threads; retire broken or old connections here instead.
+    connection.close_if_unusable_or_obsolete()
+    with installed(alias):
+        return _fetch(alias, statement, params)
+
+
+@functools.cache
+def _shard_pool() -> ThreadPoolExecutor:
+    """Return this process's pool for asking shard servers at the same time."""
+    return ThreadPoolExecutor(
+        max_workers=max(1, len(current_topology().servers)), thread_name_prefix="shard-read"
+    )

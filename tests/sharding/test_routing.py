@@ -112,3 +112,25 @@ def test_legacy_photo_without_owner_is_unknown(django_db_blocker) -> None:  # ty
         pytest.raises(UnknownPhoto, match="photo 4242 has no shard bits"),
     ):
         shard_for_photo(4242)
+
+
+def test_servers_are_asked_at_once_outside_a_transaction(query_counter, django_db_blocker) -> None:  # type: ignore[no-untyped-def]
+    shards = [6, 7, 44, 45]
+    with django_db_blocker.unblock():
+        created = {}
+        for shard in shards:
+            with use_shard(shard):
+                created[shard] = Photo.objects.create(user_id=shard + 128, caption=f"q{shard}").id
+        try:
+            with query_counter() as counts:
+                rows = query_shards(
+                    "SELECT id, caption FROM {schema}.photos_photo WHERE id = %s",
+                    {shard: [created[shard]] for shard in shards},
+                )
+            # Server order is kept even though the second server answered from the pool.
+            assert rows == [(created[s], f"q{s}") for s in shards]
+            assert dict(counts) == {"shards_0": 1, "shards_1": 1}
+        finally:
+            for shard in shards:
+                with use_shard(shard):
+                    Photo.objects.filter(id=created[shard]).delete()
