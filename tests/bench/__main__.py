@@ -66,7 +66,8 @@ def main(argv: list[str]) -> int:
     if missed:
         print("GOALS MISSED:")
         for row in missed:
-            print(f"  - {row.benchmark}: ratio {row.ratio}, goal {row.goal} ({row.subject})")
+            ratio = "–" if row.ratio is None else f"{row.ratio:.2f}"
+            print(f"  - {row.benchmark}: ratio {ratio}, goal {row.goal} ({row.subject})")
     elif not crashed:
         print("All checked goals met.")
     if crashed:

@@ -10,7 +10,15 @@ from django.db import connections
 
 from instaclone.sharding.connections import query_shards
 from instaclone.sharding.topology import current_topology, schema_name
-from tests.bench.harness import BenchResult, Row, count_round_trips, interleave, time_ratio, timed
+from tests.bench.harness import (
+    BenchResult,
+    Row,
+    count_round_trips,
+    counting_method,
+    interleave,
+    time_ratio,
+    timed,
+)
 
 PREFERRED = (1, 2, 3, 4, 40, 41, 42, 43)
 BASELINE_SHARD = 5
@@ -165,6 +173,7 @@ def run() -> BenchResult:
         "rows deleted after.",
         f"- query_shards({SQL!r}) with each shard's ID list; {CALLS_PER_ROUND} calls per round, "
         f"{ROUNDS} interleaved rounds after {WARMUP} warm-up; ratio = subject time / baseline "
-        "time. Round trips counted with execute_wrapper on every alias for one call each.",
+        "time.",
+        f"- Round trips: one call each, counted on every alias with {counting_method()}.",
     ]
     return result

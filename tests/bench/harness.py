@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
@@ -116,10 +117,28 @@ def rate(count: int, seconds: Sequence[float], unit: str) -> str:
 
 @contextmanager
 def count_round_trips(aliases: Sequence[str]) -> Iterator[dict[str, int]]:
-    """Count statements Django sends to each alias while the block runs."""
-    from django.db import connections
+    """Count statements sent to each alias while the block runs (read the dict after it).
 
+    Counting uses Django's ``execute_wrapper``; when the project provides
+    ``instaclone.sharding.instrumentation.count_queries`` (which also installs the wrappers on
+    the shard pool's threads), that is used, so reads run on other threads are counted too.
+    """
     counts: dict[str, int] = {}
+    try:
+        from instaclone.sharding.instrumentation import count_queries
+    except ImportError:
+        with _this_thread_counts(aliases, counts):
+            yield counts
+        return
+    with count_queries() as counter:
+        yield counts
+    counts.update({alias: n for alias, n in counter.items() if alias in aliases and n})
+
+
+@contextmanager
+def _this_thread_counts(aliases: Sequence[str], counts: dict[str, int]) -> Iterator[None]:
+    """Count statements on this thread's connections only."""
+    from django.db import connections
 
     def wrapper_for(alias: str) -> Callable[..., Any]:
         def wrapper(
@@ -133,7 +152,33 @@ def count_round_trips(aliases: Sequence[str]) -> Iterator[dict[str, int]]:
     with ExitStack() as stack:
         for alias in aliases:
             stack.enter_context(connections[alias].execute_wrapper(wrapper_for(alias)))
-        yield counts
+        yield
+
+
+def counting_method() -> str:
+    """Describe how round trips are counted in this checkout."""
+    try:
+        import instaclone.sharding.instrumentation  # noqa: F401
+    except ImportError:
+        return "execute_wrapper on this thread's connections"
+    return (
+        "execute_wrapper via instaclone.sharding.instrumentation.count_queries (pool threads too)"
+    )
+
+
+def _git_revision() -> str:
+    """Return the checkout's commit, marked when the work tree has changes."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return f"{head or 'unknown'}{' (uncommitted changes)' if dirty else ''}"
 
 
 def environment() -> dict[str, Any]:
@@ -161,6 +206,7 @@ def environment() -> dict[str, Any]:
     load = os.getloadavg()
     return {
         "time_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git": _git_revision(),
         "python": platform.python_version(),
         "django": django.get_version(),
         "postgres": postgres,

@@ -27,19 +27,24 @@ START = datetime(2012, 4, 1, tzinfo=UTC)  # an arbitrary moment of that era
 
 
 def realistic_owners(count: int, shards: int, seed: int = 2012) -> dict[int, int]:
-    """Return ``count`` photo ID -> user ID pairs, uploaded in time order at UPLOADS_PER_SECOND."""
+    """Return ``count`` photo ID -> user ID pairs, uploaded in time order at UPLOADS_PER_SECOND.
+
+    The sequence is a per-shard counter of IDs already issued in the same millisecond, as
+    next_id() makes them (an idle shard catches up to the clock with sequence 0).
+    """
     rng = random.Random(seed)
     millis = float(int(START.timestamp() * 1000) - EPOCH_MS)
     gap_ms = 1000 / UPLOADS_PER_SECOND
-    sequences = [0] * shards
+    last: list[tuple[int, int]] = [(-1, 0)] * shards  # per shard: (millisecond, next sequence)
     owners: dict[int, int] = {}
     while len(owners) < count:
         millis += rng.expovariate(1 / gap_ms)  # Poisson arrivals
         user_id = rng.randint(1, USERS)
         shard = user_id % shards
-        sequence = sequences[shard]
-        sequences[shard] = (sequence + 1) & SEQUENCE_MASK
-        owners[compose_id(millis=int(millis), shard=shard, sequence=sequence)] = user_id
+        now = int(millis)
+        sequence = last[shard][1] if last[shard][0] == now else 0
+        last[shard] = (now, (sequence + 1) & SEQUENCE_MASK)
+        owners[compose_id(millis=now, shard=shard, sequence=sequence)] = user_id
     return owners
 
 
