@@ -23,30 +23,39 @@ from instaclone.sharding.topology import Topology, schema_name, server_label
 # The sequence counts in units of 1/1024 ms since the epoch: time bits and sequence bits
 # together, so every ID is one nextval() and unique by construction, whatever the clock does.
 # When the sequence lags the clock by more than CATCH_UP_LAG units, it is moved up to the clock
-# (under the shard's advisory lock), so IDs carry their time to within CATCH_UP_LAG. Moving it
-# is safe while fewer than CATCH_UP_LAG / 2 sessions use one shard at once (see id_catch_up);
-# max_connections stays far below that.
+# (under the shard's advisory lock), so IDs carry their time to within about 2.5 ms.
+#
+# Why the move never goes below an issued value: while one session moves the sequence from v
+# to the clock T, others keep calling nextval(). A caller whose clock reads later than T hands
+# out a value only if it is within CATCH_UP_LAG of that clock; below that it waits for the lock.
+# So the values between v and T - CATCH_UP_LAG can only be taken by callers that then wait, or
+# by calls already in flight with an older clock reading: at most two per session. The move
+# happens only when v is below T - CATCH_UP_LAG - CATCH_UP_MARGIN, and a server admits at most
+# CATCH_UP_MARGIN / 2 sessions (checked by migrate_all), so the sequence cannot reach T first.
 CATCH_UP_LAG = 1 << 11  # 2 ms
+CATCH_UP_MARGIN = 512
 ADVISORY_LOCK_BASE = 0x1D5E0000
 
 # The ID for the sequence value v: time bits from v's high part, then the shard, then v's low
 # ten bits.
-_COMPOSE = "((({v}) >> 10) << 23) | ({shard} << 10) | (({v}) & 1023)"
+_COMPOSE = "((v >> 10) << 23) | ({shard} << 10) | (v & 1023)"
 _NOW_UNITS = (
     f"(((floor(date_part('epoch', clock_timestamp()) * 1000))::bigint - {EPOCH_MS})"
     f" << {SEQUENCE_BITS})"
 )
-# The fast path is one SQL expression, which Postgres inlines into the INSERT that uses the
-# column default (a PL/pgSQL call costs more than the rest of the work; see the README's ID
-# benchmark). currval() re-reads, in this session, the value nextval() just returned. The
-# comparison runs in float8 (exact below 2**53 units, past the year 2200) to skip the rounding
-# and shifting that only the slow path needs.
-_NEXT_ID_EXPRESSION = """
-    SELECT CASE
-        WHEN nextval('{schema}.id_seq') >= {threshold}
-        THEN {compose_current}
-        ELSE {schema}.id_catch_up({now})
-    END
+# The fast path compares in float8 (exact below 2**53 units, past the year 2200), skipping the
+# rounding and shifting that only the slow path needs. PL/pgSQL rather than an inlinable SQL
+# function: Postgres would inline SQL into every single-row INSERT it plans, and that planning
+# cost more than the call (see the README's ID benchmark).
+_NEXT_ID_BODY = """
+DECLARE
+    v bigint := nextval('{schema}.id_seq');
+BEGIN
+    IF v >= {threshold} THEN
+        RETURN {compose};
+    END IF;
+    RETURN {schema}.id_catch_up({now_units});
+END
 """
 
 ID_FUNCTIONS_SQL = """
@@ -55,8 +64,8 @@ CREATE SEQUENCE IF NOT EXISTS {schema}.id_seq AS bigint MINVALUE 0 START 0;
 
 -- The slow path: the sequence lags the clock. Take the shard's ID lock and, if it still lags,
 -- move it up to the clock. Callers that lag wait here rather than carry on, so while the
--- sequence is being moved only about one value per session can be handed out, far fewer than
--- the lag that made the move safe: setval() never goes below a value already issued.
+-- sequence is being moved only a value or two per session can be handed out, fewer than the
+-- margin that made the move safe: setval() never goes below a value already issued.
 CREATE OR REPLACE FUNCTION {schema}.id_catch_up(now_units bigint) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
@@ -65,7 +74,7 @@ BEGIN
     PERFORM pg_advisory_lock({lock_key});
     BEGIN
         v := nextval('{schema}.id_seq');
-        IF v < now_units - {lag} THEN
+        IF v < now_units - {lag} - {margin} THEN
             PERFORM setval('{schema}.id_seq', now_units, true);
             v := now_units;
         END IF;
@@ -75,18 +84,18 @@ BEGIN
         PERFORM pg_advisory_unlock({lock_key});
         RAISE;
     END;
-    RETURN {compose_v};
+    RETURN {compose};
 END
 $fn$;
 
 -- The column default of every sharded table. Ahead of the clock (over 1024 IDs in a
 -- millisecond, or the clock stepped back) it borrows the next milliseconds.
 CREATE OR REPLACE FUNCTION {schema}.next_id() RETURNS bigint
-LANGUAGE sql VOLATILE AS $fn$ {next_id_clock} $fn$;
+LANGUAGE plpgsql VOLATILE AS $fn$ {next_id_clock} $fn$;
 
 -- The same with the time injected, for tests; production defaults never call it.
 CREATE OR REPLACE FUNCTION {schema}.next_id_at(now_ms bigint) RETURNS bigint
-LANGUAGE sql VOLATILE AS $fn$ {next_id_injected} $fn$;
+LANGUAGE plpgsql VOLATILE AS $fn$ {next_id_injected} $fn$;
 """
 
 
@@ -94,26 +103,25 @@ def id_functions_sql(shard: int) -> str:
     """Return the DDL that creates a shard's schema, ID sequence and ID functions."""
     schema = schema_name(shard)
 
-    def next_id(now: str, threshold: str) -> str:
-        current = f"currval('{schema}.id_seq')"
-        return _NEXT_ID_EXPRESSION.format(
-            schema=schema,
-            now=now,
-            threshold=threshold,
-            compose_current=_COMPOSE.format(v=current, shard=shard),
+    compose = _COMPOSE.format(shard=shard)
+    offset = (EPOCH_MS << SEQUENCE_BITS) + CATCH_UP_LAG
+
+    def body(now_units: str, threshold: str) -> str:
+        return _NEXT_ID_BODY.format(
+            schema=schema, threshold=threshold, compose=compose, now_units=now_units
         )
 
-    offset = (EPOCH_MS << SEQUENCE_BITS) + CATCH_UP_LAG
     return ID_FUNCTIONS_SQL.format(
         schema=schema,
         lag=CATCH_UP_LAG,
+        margin=CATCH_UP_MARGIN,
         lock_key=ADVISORY_LOCK_BASE + shard,
-        compose_v=_COMPOSE.format(v="v", shard=shard),
-        next_id_clock=next_id(
+        compose=compose,
+        next_id_clock=body(
             _NOW_UNITS,
             f"date_part('epoch', clock_timestamp()) * {1000 << SEQUENCE_BITS} - {offset}",
         ),
-        next_id_injected=next_id(
+        next_id_injected=body(
             f"((now_ms - {EPOCH_MS}) << {SEQUENCE_BITS})", f"(now_ms << {SEQUENCE_BITS}) - {offset}"
         ),
     )
@@ -169,10 +177,24 @@ def migrate_shard(shard: int, alias: str) -> SchemaResult:
     )
 
 
+def check_session_limit(alias: str) -> None:
+    """Refuse a server that admits more sessions than next_id()'s catch-up is safe for."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT setting::int FROM pg_settings WHERE name = 'max_connections'")
+        (limit,) = cursor.fetchone()
+    if limit > CATCH_UP_MARGIN // 2:
+        raise SchemaMigrationError(
+            f"{server_label(alias)} has max_connections={limit}; next_id() is safe with at most "
+            f"{CATCH_UP_MARGIN // 2} sessions per server (put a connection pooler in front)"
+        )
+
+
 def migrate_all(
     topology: Topology, *, report: Callable[[int, int, SchemaResult], None] | None = None
 ) -> list[SchemaResult]:
     """Create or upgrade every schema on every server, in shard order; stop at the first error."""
+    for alias in topology.servers:
+        check_session_limit(alias)
     results: list[SchemaResult] = []
     total = topology.logical_shards
     for shard in range(total):

@@ -84,3 +84,17 @@ def test_check_and_status_report_the_topology(django_db_blocker) -> None:  # typ
         assert lines[0].startswith("shards_0 (127.0.0.1:")
         assert lines[0].endswith(": 32 shards (0-31), 0 schema(s) missing")
         assert lines[1].endswith(": 32 shards (32-63), 0 schema(s) missing")
+
+
+def test_servers_admitting_too_many_sessions_are_refused(monkeypatch, django_db_blocker) -> None:  # type: ignore[no-untyped-def]
+    from instaclone.sharding import schemas
+
+    with django_db_blocker.unblock():
+        schemas.check_session_limit("shards_0")  # the stack's 200 fit under 256
+        monkeypatch.setattr(schemas, "CATCH_UP_MARGIN", 256)
+        with pytest.raises(
+            schemas.SchemaMigrationError,
+            match=r"has max_connections=200; "
+            r"next_id\(\) is safe with at most 128 sessions per server",
+        ):
+            schemas.check_session_limit("shards_0")
