@@ -32,7 +32,11 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "oauth2_provider",
+    "ninja",
     "instaclone.sharding",
+    "instaclone.api",
     "accounts",
     "photos",
     "feeds",
@@ -198,6 +202,25 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 SENTRY_DSN = env_str("SENTRY_DSN", "")
 SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "local")
+
+# --- OAuth2 (django-oauth-toolkit) and the v1 API ---------------------------------------------
+
+OAUTH2_PROVIDER = {
+    # The v1 scopes; "basic" is implied by every token.
+    "SCOPES": {
+        "basic": "Read your profile, photos and feed",
+        "comments": "Post and delete comments on your behalf",
+        "relationships": "Follow and unfollow accounts on your behalf",
+        "likes": "Like and unlike photos on your behalf",
+    },
+    "DEFAULT_SCOPES": ["basic"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("ACCESS_TOKEN_EXPIRE_SECONDS", 60 * 60 * 24 * 365),
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+    # v1 third-party clients predate PKCE; confidential clients authenticate with their secret.
+    "PKCE_REQUIRED": False,
+}
+# Requests per hour per access token (or per IP without one), reported in X-Ratelimit-*.
+API_RATE_LIMIT_PER_HOUR = env_int("API_RATE_LIMIT_PER_HOUR", 5000)
 
 # --- Passwords, sessions, i18n -----------------------------------------------------------------
 

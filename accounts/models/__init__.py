@@ -1,0 +1,4 @@
+from accounts.models.graph import Block, BlockedBy, Follower, Following, GraphCounts, GraphOutbox
+from accounts.models.users import User
+
+__all__ = ["Block", "BlockedBy", "Follower", "Following", "GraphCounts", "GraphOutbox", "User"]
