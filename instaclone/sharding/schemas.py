@@ -157,23 +157,22 @@ def migrate_shard(shard: int, alias: str) -> SchemaResult:
     _search_paths.pop(alias, None)
     with connection.cursor() as cursor:
         cursor.execute(f"SET search_path TO {schema}")
+    labels = sharded_app_labels()
     try:
         with migrating_shard_schemas():
             executor = MigrationExecutor(connection)
-            leaves = [
-                node
-                for node in executor.loader.graph.leaf_nodes()
-                if node[0] in sharded_app_labels()
-            ]
+            leaves = [node for node in executor.loader.graph.leaf_nodes() if node[0] in labels]
             plan = executor.migration_plan(leaves)
             executor.migrate(leaves, plan=plan)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET search_path")
+    # The plan also records the users-database apps they depend on (auth, contenttypes), whose
+    # operations the router skips here; report only what built this schema.
     return SchemaResult(
         shard=shard,
         alias=alias,
-        applied=tuple(f"{m.app_label}.{m.name}" for m, _backwards in plan),
+        applied=tuple(f"{m.app_label}.{m.name}" for m, _ in plan if m.app_label in labels),
     )
 
 
