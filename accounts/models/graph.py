@@ -92,9 +92,10 @@ class BlockedBy(models.Model):
 
 @sharded
 class GraphCounts(models.Model):
-    """A user's follow counts, kept on their shard in the transactions that change the edges."""
+    """A user's counts, kept on their shard in the transactions that change what they count."""
 
     user_id = models.BigIntegerField(primary_key=True)
+    media = models.IntegerField(default=0)
     follows = models.IntegerField(default=0)
     followed_by = models.IntegerField(default=0)
 
