@@ -44,13 +44,19 @@ class ShardTarget:
 _active: contextvars.ContextVar[ShardTarget | None] = contextvars.ContextVar(
     "instaclone_active_shard", default=None
 )
-# search_path last set on each alias's connection, outside any transaction that could undo it.
-_search_paths: dict[str, str] = {}
+# Each connection (one per alias per thread) remembers the search_path last set on it outside
+# any transaction that could undo it, so a shard context re-entered needs no extra round trip.
+_PATH_ATTRIBUTE = "instaclone_search_path"
+
+
+def forget_search_path(connection: Any) -> None:
+    """Make the next shard context on this connection set its search_path again."""
+    setattr(connection, _PATH_ATTRIBUTE, None)
 
 
 @receiver(connection_created)
-def _forget_search_path(sender: object, connection: Any, **_: object) -> None:
-    _search_paths.pop(connection.alias, None)
+def _on_connection_created(sender: object, connection: Any, **_: object) -> None:
+    forget_search_path(connection)
 
 
 def shard_for_user(user_id: int) -> int:
@@ -90,29 +96,33 @@ def active_target() -> ShardTarget:
 def _set_search_path(target: ShardTarget) -> None:
     connection = connections[target.alias]
     in_transaction = connection.in_atomic_block
-    if not in_transaction and _search_paths.get(target.alias) == target.schema:
+    if not in_transaction and getattr(connection, _PATH_ATTRIBUTE, None) == target.schema:
         return
     with connection.cursor() as cursor:
         cursor.execute(f"SET search_path TO {target.schema}")
     # A SET inside a transaction is undone by its rollback, so only remember autocommitted ones.
-    if in_transaction:
-        _search_paths.pop(target.alias, None)
-    else:
-        _search_paths[target.alias] = target.schema
+    setattr(connection, _PATH_ATTRIBUTE, None if in_transaction else target.schema)
 
 
 @contextmanager
 def use_shard(shard: int) -> Iterator[ShardTarget]:
-    """Run the enclosed ORM queries on sharded models against one logical shard."""
+    """Run the enclosed ORM queries on sharded models against one logical shard.
+
+    Contexts nest: leaving an inner one restores the outer shard, also when both shards share
+    a server and so a connection.
+    """
     target = target_for_shard(shard)
+    outer = _active.get()
     token = _active.set(target)
     try:
         _set_search_path(target)
         yield target
     finally:
         _active.reset(token)
-        if connections[target.alias].in_atomic_block:
-            _search_paths.pop(target.alias, None)
+        if outer is not None and outer.alias == target.alias and outer.schema != target.schema:
+            _set_search_path(outer)
+        elif connections[target.alias].in_atomic_block:
+            forget_search_path(connections[target.alias])
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from django.apps import apps
 from django.db import DatabaseError, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from instaclone.sharding.connections import _search_paths
+from instaclone.sharding.connections import forget_search_path
 from instaclone.sharding.ids import EPOCH_MS, SEQUENCE_BITS
 from instaclone.sharding.placement import placement_of
 from instaclone.sharding.routing import migrating_shard_schemas
@@ -154,7 +154,7 @@ def migrate_shard(shard: int, alias: str) -> SchemaResult:
     connection = connections[alias]
     with transaction.atomic(using=alias), connection.cursor() as cursor:
         cursor.execute(id_functions_sql(shard))
-    _search_paths.pop(alias, None)
+    forget_search_path(connection)
     with connection.cursor() as cursor:
         cursor.execute(f"SET search_path TO {schema}")
     labels = sharded_app_labels()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.db import connections
 
@@ -134,3 +136,34 @@ def test_servers_are_asked_at_once_outside_a_transaction(query_counter, django_d
             for shard in shards:
                 with use_shard(shard):
                     Photo.objects.filter(id=created[shard]).delete()
+
+
+@pytest.mark.django_db(databases=ALL)
+def test_nested_shard_contexts_on_one_server_restore_the_outer_shard() -> None:
+    with use_shard(10):
+        outer = Photo.objects.create(user_id=10 + 64, caption="outer")
+        with use_shard(11):  # same server, so the same connection
+            inner = Photo.objects.create(user_id=11 + 64, caption="inner")
+            assert not Photo.objects.filter(id=outer.id).exists()
+        assert Photo.objects.get(id=outer.id).caption == "outer"
+        assert not Photo.objects.filter(id=inner.id).exists()
+    assert shard_of_id(inner.id) == 11
+
+
+def test_each_thread_sets_the_search_path_on_its_own_connection(django_db_blocker) -> None:  # type: ignore[no-untyped-def]
+    results: dict[str, int] = {}
+
+    def count_in(name: str) -> None:
+        try:
+            with use_shard(12):
+                results[name] = Photo.objects.filter(user_id=-1).count()
+        finally:
+            connections.close_all()
+
+    with django_db_blocker.unblock():
+        count_in("main")  # leaves this thread's connection on shard 12
+        for name in ("first", "second"):
+            thread = threading.Thread(target=count_in, args=(name,))
+            thread.start()
+            thread.join()
+    assert results == {"main": 0, "first": 0, "second": 0}
