@@ -34,6 +34,10 @@ def placement_of(model: type[models.Model]) -> Placement:
     declared: Placement | None = getattr(model, "_shard_placement", None)
     if declared is not None:
         return declared
+    through_owner = model._meta.auto_created
+    if isinstance(through_owner, type) and issubclass(through_owner, models.Model):
+        # Many-to-many tables Django creates live with the model that declares the field.
+        return placement_of(through_owner)
     if model._meta.app_label in PROJECT_APPS:
         raise UndeclaredPlacement(
             f"{model._meta.label} must be decorated with @users_database or @sharded"

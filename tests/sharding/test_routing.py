@@ -167,3 +167,11 @@ def test_each_thread_sets_the_search_path_on_its_own_connection(django_db_blocke
             thread.start()
             thread.join()
     assert results == {"main": 0, "first": 0, "second": 0}
+
+
+def test_many_to_many_tables_live_with_their_model() -> None:
+    from accounts.models import User
+    from instaclone.sharding.placement import placement_of
+
+    assert placement_of(User.groups.through) == "users"
+    assert placement_of(User.user_permissions.through) == "users"
