@@ -81,7 +81,7 @@ def relationship(*, viewer_id: int, target_id: int, target_is_private: bool) -> 
 class Access:
     """What a viewer may see of an account."""
 
-    profile: bool  # the public profile: name, picture, bio, counts
+    profile: bool  # the public profile: name, picture, bio, counts (and the unblock button)
     content: bool  # photos, follows and followers lists
 
 
@@ -92,11 +92,11 @@ def access(*, viewer_id: int | None, owner_id: int, owner_is_private: bool) -> A
     if viewer_id is None:
         return Access(profile=True, content=not owner_is_private)
     with user_shard(viewer_id):
-        if (
-            Block.objects.filter(user_id=viewer_id, target_id=owner_id).exists()
-            or BlockedBy.objects.filter(user_id=viewer_id, blocker_id=owner_id).exists()
-        ):
+        if BlockedBy.objects.filter(user_id=viewer_id, blocker_id=owner_id).exists():
             return Access(profile=False, content=False)
+        if Block.objects.filter(user_id=viewer_id, target_id=owner_id).exists():
+            # The blocker still reaches the bare profile, to find the way to unblock.
+            return Access(profile=True, content=False)
         if not owner_is_private:
             return Access(profile=True, content=True)
         approved = Following.objects.filter(

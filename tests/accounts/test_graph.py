@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 
 from accounts.models import Block, BlockedBy, Follower, Following, GraphCounts, GraphOutbox
-from accounts.selectors.graph import access, followers_page, relationship, user_counts
+from accounts.selectors.graph import Access, access, followers_page, relationship, user_counts
 from accounts.services import graph
 from accounts.services.graph_check import graph_check
 from accounts.services.outbox import outbox_drain_shard
@@ -107,7 +107,9 @@ def test_block_removes_edges_both_ways_and_hides_each_from_the_other(make_user) 
     with user_shard(bob.id):
         assert BlockedBy.objects.filter(user_id=bob.id, blocker_id=alice.id).exists()
     assert access(viewer_id=bob.id, owner_id=alice.id, owner_is_private=False).profile is False
-    assert access(viewer_id=alice.id, owner_id=bob.id, owner_is_private=False).profile is False
+    assert access(viewer_id=alice.id, owner_id=bob.id, owner_is_private=False) == Access(
+        profile=True, content=False
+    )
     with pytest.raises(graph.UserNotFound, match="this user does not exist"):
         graph.follow(follower_id=bob.id, target_id=alice.id)
     with pytest.raises(graph.ActionNotAllowed, match="unblock this user before following them"):

@@ -1,0 +1,87 @@
+"""Reads of users: look-ups by ID, search, and the v1 user objects as plain data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from accounts.models import Block, BlockedBy, User
+from instaclone.sharding.connections import user_shard
+
+SEARCH_MAX = 50
+
+
+def picture_url(key: str) -> str:
+    """Return the URL of a stored profile picture, or an empty string without one."""
+    return default_storage.url(key) if key else ""
+
+
+def user_short(user: User) -> dict[str, Any]:
+    """Return v1's short user object."""
+    return {
+        "id": str(user.id),
+        "username": user.username,
+        "full_name": user.full_name,
+        "profile_picture": picture_url(user.profile_picture),
+    }
+
+
+def user_full(user: User, counts: dict[str, int] | None) -> dict[str, Any]:
+    """Return v1's full user object; ``counts`` is None when the viewer may not see them."""
+    data = user_short(user) | {"bio": user.bio, "website": user.website}
+    if counts is not None:
+        data["counts"] = {
+            "media": counts["media"],
+            "follows": counts["follows"],
+            "followed_by": counts["followed_by"],
+        }
+    return data
+
+
+def active_user(user_id: int) -> User | None:
+    """Return an active user by ID, or None."""
+    return User.objects.filter(id=user_id, is_active=True).first()
+
+
+def users_by_id(user_ids: Iterable[int]) -> dict[int, User]:
+    """Return the active users among ``user_ids``, in one query."""
+    ids = list(dict.fromkeys(user_ids))
+    return {user.id: user for user in User.objects.filter(id__in=ids, is_active=True)}
+
+
+def hidden_from(viewer_id: int | None) -> set[int]:
+    """Return the users a viewer blocked or was blocked by (read from the viewer's shard)."""
+    if viewer_id is None:
+        return set()
+    with user_shard(viewer_id):
+        blocked = set(Block.objects.filter(user_id=viewer_id).values_list("target_id", flat=True))
+        blocked |= set(
+            BlockedBy.objects.filter(user_id=viewer_id).values_list("blocker_id", flat=True)
+        )
+    return blocked
+
+
+def user_search(*, query: str, count: int, viewer_id: int | None) -> list[User]:
+    """Return active users whose username or full name starts with ``query``, any case.
+
+    Both columns carry a ``lower(...) varchar_pattern_ops`` index, which this prefix match uses.
+    """
+    prefix = query.strip().lower()
+    if not prefix:
+        return []
+    matches = (
+        User.objects.annotate(lower_username=Lower("username"), lower_full_name=Lower("full_name"))
+        .filter(
+            Q(lower_username__startswith=prefix) | Q(lower_full_name__startswith=prefix),
+            is_active=True,
+        )
+        .order_by("lower_username")
+    )
+    hidden = hidden_from(viewer_id)
+    if hidden:
+        matches = matches.exclude(id__in=hidden)
+    return list(matches[: min(count, SEARCH_MAX)])
