@@ -49,3 +49,26 @@ def make_user(live_db) -> Iterator[Callable[..., User]]:  # type: ignore[no-unty
 
     yield make
     _forget(made)
+
+
+def _edge_statuses(follower_id: int, target_id: int) -> tuple[str | None, str | None]:
+    """Return (primary status, mirror status) of a follow edge."""
+    with user_shard(follower_id):
+        primary = (
+            Following.objects.filter(user_id=follower_id, target_id=target_id)
+            .values_list("status", flat=True)
+            .first()
+        )
+    with user_shard(target_id):
+        mirror = (
+            Follower.objects.filter(user_id=target_id, follower_id=follower_id)
+            .values_list("status", flat=True)
+            .first()
+        )
+    return primary, mirror
+
+
+@pytest.fixture
+def edges() -> Callable[[int, int], tuple[str | None, str | None]]:
+    """Return a reader of both sides of a follow edge."""
+    return _edge_statuses

@@ -10,29 +10,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connections
 
-from accounts.models import Block, BlockedBy, Follower, Following, GraphCounts, GraphOutbox
+from accounts.models import Block, BlockedBy, Follower, GraphCounts, GraphOutbox
 from accounts.selectors.graph import Access, access, followers_page, relationship, user_counts
 from accounts.services import graph
 from accounts.services.graph_check import graph_check
 from accounts.services.outbox import outbox_drain_shard
 from instaclone.sharding.connections import shard_for_user, target_for_shard, user_shard
-
-
-def _edges(follower_id: int, target_id: int) -> tuple[str | None, str | None]:
-    """Return (primary status, mirror status) of a follow edge."""
-    with user_shard(follower_id):
-        primary = (
-            Following.objects.filter(user_id=follower_id, target_id=target_id)
-            .values_list("status", flat=True)
-            .first()
-        )
-    with user_shard(target_id):
-        mirror = (
-            Follower.objects.filter(user_id=target_id, follower_id=follower_id)
-            .values_list("status", flat=True)
-            .first()
-        )
-    return primary, mirror
 
 
 def _outbox(user_id: int) -> int:
@@ -49,10 +32,10 @@ def _two_servers(make_user):  # type: ignore[no-untyped-def]
             return first, second
 
 
-def test_follow_public_account_writes_both_shards(make_user) -> None:  # type: ignore[no-untyped-def]
+def test_follow_public_account_writes_both_shards(make_user, edges) -> None:  # type: ignore[no-untyped-def]
     alice, bob = _two_servers(make_user)
     assert graph.follow(follower_id=alice.id, target_id=bob.id) == "active"
-    assert _edges(alice.id, bob.id) == ("active", "active")
+    assert edges(alice.id, bob.id) == ("active", "active")
     assert user_counts(user_id=alice.id) == {"media": 0, "follows": 1, "followed_by": 0}
     assert user_counts(user_id=bob.id) == {"media": 0, "follows": 0, "followed_by": 1}
     assert _outbox(alice.id) == 0
@@ -61,23 +44,23 @@ def test_follow_public_account_writes_both_shards(make_user) -> None:  # type: i
     assert user_counts(user_id=bob.id)["followed_by"] == 1
 
     graph.unfollow(follower_id=alice.id, target_id=bob.id)
-    assert _edges(alice.id, bob.id) == (None, None)
+    assert edges(alice.id, bob.id) == (None, None)
     assert user_counts(user_id=alice.id)["follows"] == 0
     assert user_counts(user_id=bob.id)["followed_by"] == 0
 
 
-def test_private_account_turns_a_follow_into_a_request(make_user) -> None:  # type: ignore[no-untyped-def]
+def test_private_account_turns_a_follow_into_a_request(make_user, edges) -> None:  # type: ignore[no-untyped-def]
     fan = make_user()
     star = make_user(private=True)
     assert graph.follow(follower_id=fan.id, target_id=star.id) == "requested"
-    assert _edges(fan.id, star.id) == ("requested", "requested")
+    assert edges(fan.id, star.id) == ("requested", "requested")
     assert user_counts(user_id=star.id)["followed_by"] == 0
     pending = followers_page(user_id=star.id, count=10, max_id=None, status="requested")
     assert [follower for _, follower in pending] == [fan.id]
     assert access(viewer_id=fan.id, owner_id=star.id, owner_is_private=True).content is False
 
     graph.approve(owner_id=star.id, requester_id=fan.id)
-    assert _edges(fan.id, star.id) == ("active", "active")
+    assert edges(fan.id, star.id) == ("active", "active")
     assert user_counts(user_id=star.id)["followed_by"] == 1
     assert user_counts(user_id=fan.id)["follows"] == 1
     assert access(viewer_id=fan.id, owner_id=star.id, owner_is_private=True).content is True
@@ -85,23 +68,23 @@ def test_private_account_turns_a_follow_into_a_request(make_user) -> None:  # ty
         graph.approve(owner_id=star.id, requester_id=fan.id)
 
 
-def test_ignored_request_disappears_on_both_shards(make_user) -> None:  # type: ignore[no-untyped-def]
+def test_ignored_request_disappears_on_both_shards(make_user, edges) -> None:  # type: ignore[no-untyped-def]
     fan = make_user()
     star = make_user(private=True)
     graph.follow(follower_id=fan.id, target_id=star.id)
     graph.ignore(owner_id=star.id, requester_id=fan.id)
-    assert _edges(fan.id, star.id) == (None, None)
+    assert edges(fan.id, star.id) == (None, None)
     assert user_counts(user_id=fan.id)["follows"] == 0
 
 
-def test_block_removes_edges_both_ways_and_hides_each_from_the_other(make_user) -> None:  # type: ignore[no-untyped-def]
+def test_block_removes_edges_both_ways_and_hides_each_from_the_other(make_user, edges) -> None:  # type: ignore[no-untyped-def]
     alice, bob = _two_servers(make_user)
     graph.follow(follower_id=alice.id, target_id=bob.id)
     graph.follow(follower_id=bob.id, target_id=alice.id)
     graph.block(blocker_id=alice.id, target_id=bob.id)
 
-    assert _edges(alice.id, bob.id) == (None, None)
-    assert _edges(bob.id, alice.id) == (None, None)
+    assert edges(alice.id, bob.id) == (None, None)
+    assert edges(bob.id, alice.id) == (None, None)
     for user in (alice, bob):
         assert user_counts(user_id=user.id) == {"media": 0, "follows": 0, "followed_by": 0}
     with user_shard(bob.id):
@@ -120,7 +103,7 @@ def test_block_removes_edges_both_ways_and_hides_each_from_the_other(make_user) 
     graph.unblock(blocker_id=alice.id, target_id=bob.id)
     with user_shard(bob.id):
         assert not BlockedBy.objects.filter(user_id=bob.id, blocker_id=alice.id).exists()
-    assert _edges(alice.id, bob.id) == (None, None)  # unblocking restores no edge
+    assert edges(alice.id, bob.id) == (None, None)  # unblocking restores no edge
     assert graph.follow(follower_id=bob.id, target_id=alice.id) == "active"
 
 
@@ -139,7 +122,7 @@ def test_bad_targets_are_refused(make_user) -> None:  # type: ignore[no-untyped-
         graph.relationship_act(actor_id=alice.id, target_id=gone.id, action="poke")
 
 
-def test_failed_mirror_write_stays_in_the_outbox_and_is_retried(make_user) -> None:  # type: ignore[no-untyped-def]
+def test_failed_mirror_write_stays_in_the_outbox_and_is_retried(make_user, edges) -> None:  # type: ignore[no-untyped-def]
     alice, bob = _two_servers(make_user)
     bob_alias = target_for_shard(shard_for_user(bob.id)).alias
     holder = connections.create_connection(bob_alias)
@@ -160,7 +143,7 @@ def test_failed_mirror_write_stays_in_the_outbox_and_is_retried(make_user) -> No
         with connections[bob_alias].cursor() as cursor:
             cursor.execute("SET statement_timeout = 300")
         graph.follow(follower_id=alice.id, target_id=bob.id)
-        assert _edges(alice.id, bob.id) == ("active", None)
+        assert edges(alice.id, bob.id) == ("active", None)
         with user_shard(alice.id):
             row = GraphOutbox.objects.get(user_id=alice.id)
         assert row.attempts == 1
@@ -171,15 +154,15 @@ def test_failed_mirror_write_stays_in_the_outbox_and_is_retried(make_user) -> No
         with connections[bob_alias].cursor() as cursor:
             cursor.execute("RESET statement_timeout")
     assert outbox_drain_shard(shard=shard_for_user(alice.id)) == (1, 0)
-    assert _edges(alice.id, bob.id) == ("active", "active")
+    assert edges(alice.id, bob.id) == ("active", "active")
     assert user_counts(user_id=bob.id)["followed_by"] == 1
     # Draining again finds nothing to do.
     assert outbox_drain_shard(shard=shard_for_user(alice.id)) == (0, 0)
 
 
-def test_same_pair_following_and_unfollowing_500_times_from_threads_stays_consistent(
-    make_user,
-) -> None:  # type: ignore[no-untyped-def]
+def test_same_pair_following_and_unfollowing_500_times_from_threads_stays_consistent(  # type: ignore[no-untyped-def]
+    make_user, edges
+) -> None:
     alice, bob = _two_servers(make_user)
     rng = random.Random(11)
     plans = [[rng.choice(("follow", "unfollow")) for _ in range(125)] for _ in range(4)]
@@ -201,7 +184,7 @@ def test_same_pair_following_and_unfollowing_500_times_from_threads_stays_consis
     for thread in threads:
         thread.join()
     assert not errors
-    primary, mirror = _edges(alice.id, bob.id)
+    primary, mirror = edges(alice.id, bob.id)
     assert primary == mirror
     expected = 1 if primary == "active" else 0
     assert user_counts(user_id=alice.id)["follows"] == expected
@@ -212,7 +195,7 @@ def test_same_pair_following_and_unfollowing_500_times_from_threads_stays_consis
     assert (alice.id, bob.id) not in report.follow_mismatches
 
 
-def test_checker_finds_and_repairs_disagreements(make_user) -> None:  # type: ignore[no-untyped-def]
+def test_checker_finds_and_repairs_disagreements(make_user, edges) -> None:  # type: ignore[no-untyped-def]
     alice, bob = _two_servers(make_user)
     carol = make_user()
     graph.follow(follower_id=alice.id, target_id=bob.id)
@@ -239,7 +222,7 @@ def test_checker_finds_and_repairs_disagreements(make_user) -> None:  # type: ig
     out = StringIO()
     call_command("graph_check", "--repair", stdout=out)
     assert out.getvalue().strip().endswith("follow graph repaired")
-    assert _edges(alice.id, bob.id) == ("active", "active")
+    assert edges(alice.id, bob.id) == ("active", "active")
     with user_shard(bob.id):
         assert not Follower.objects.filter(follower_id=alice.id + 10**9).exists()
     with user_shard(alice.id):
