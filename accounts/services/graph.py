@@ -203,3 +203,25 @@ def relationship_act(*, actor_id: int, target_id: int, action: str) -> None:
         ignore(owner_id=actor_id, requester_id=target_id)
     else:
         raise ActionNotAllowed(f"action must be one of: {', '.join(ACTIONS)}")
+
+
+def requests_approve_all(*, owner_id: int) -> int:
+    """Accept every pending request to an account (it just became public); return how many."""
+    from accounts.selectors.graph import followers_page
+
+    approved = 0
+    while True:
+        pending = followers_page(
+            user_id=owner_id, count=100, max_id=None, status=EdgeStatus.REQUESTED
+        )
+        if not pending:
+            return approved
+        for _, requester_id in pending:
+            try:
+                approve(owner_id=owner_id, requester_id=requester_id)
+                approved += 1
+            except ActionNotAllowed:
+                # Withdrawn meanwhile; reconcile the stale mirror so the loop moves on.
+                from accounts.services.outbox import reconcile_follow
+
+                reconcile_follow(follower_id=requester_id, target_id=owner_id)

@@ -241,3 +241,14 @@ def test_block_rows_are_on_the_blockers_shard(make_user) -> None:  # type: ignor
         assert Block.objects.filter(user_id=alice.id, target_id=bob.id).exists()
     with user_shard(bob.id):
         assert not Block.objects.filter(user_id=alice.id).exists()
+
+
+def test_going_public_approves_pending_requests(make_user, edges) -> None:  # type: ignore[no-untyped-def]
+    star = make_user(private=True)
+    fans = [make_user() for _ in range(3)]
+    for fan in fans:
+        graph.follow(follower_id=fan.id, target_id=star.id)
+    assert graph.requests_approve_all(owner_id=star.id) == 3
+    assert {edges(fan.id, star.id) for fan in fans} == {("active", "active")}
+    assert user_counts(user_id=star.id)["followed_by"] == 3
+    assert graph.requests_approve_all(owner_id=star.id) == 0
