@@ -2,119 +2,154 @@
 
 import django.contrib.postgres.indexes
 import django.db.models.functions.text
-import instaclone.sharding.fields
 from django.db import migrations, models
+
+import instaclone.sharding.fields
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("accounts", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Block',
+            name="Block",
             fields=[
-                ('id', instaclone.sharding.fields.ShardedIdField(serialize=False)),
-                ('user_id', models.BigIntegerField()),
-                ('target_id', models.BigIntegerField()),
+                ("id", instaclone.sharding.fields.ShardedIdField(serialize=False)),
+                ("user_id", models.BigIntegerField()),
+                ("target_id", models.BigIntegerField()),
             ],
         ),
         migrations.CreateModel(
-            name='BlockedBy',
+            name="BlockedBy",
             fields=[
-                ('id', instaclone.sharding.fields.ShardedIdField(serialize=False)),
-                ('user_id', models.BigIntegerField()),
-                ('blocker_id', models.BigIntegerField()),
+                ("id", instaclone.sharding.fields.ShardedIdField(serialize=False)),
+                ("user_id", models.BigIntegerField()),
+                ("blocker_id", models.BigIntegerField()),
             ],
         ),
         migrations.CreateModel(
-            name='Follower',
+            name="Follower",
             fields=[
-                ('id', instaclone.sharding.fields.ShardedIdField(serialize=False)),
-                ('user_id', models.BigIntegerField()),
-                ('follower_id', models.BigIntegerField()),
-                ('status', models.CharField(choices=[('active', 'following'), ('requested', 'requested')], max_length=10)),
+                ("id", instaclone.sharding.fields.ShardedIdField(serialize=False)),
+                ("user_id", models.BigIntegerField()),
+                ("follower_id", models.BigIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "following"), ("requested", "requested")], max_length=10
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Following',
+            name="Following",
             fields=[
-                ('id', instaclone.sharding.fields.ShardedIdField(serialize=False)),
-                ('user_id', models.BigIntegerField()),
-                ('target_id', models.BigIntegerField()),
-                ('status', models.CharField(choices=[('active', 'following'), ('requested', 'requested')], max_length=10)),
+                ("id", instaclone.sharding.fields.ShardedIdField(serialize=False)),
+                ("user_id", models.BigIntegerField()),
+                ("target_id", models.BigIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "following"), ("requested", "requested")], max_length=10
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='GraphCounts',
+            name="GraphCounts",
             fields=[
-                ('user_id', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('follows', models.IntegerField(default=0)),
-                ('followed_by', models.IntegerField(default=0)),
+                ("user_id", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("follows", models.IntegerField(default=0)),
+                ("followed_by", models.IntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='GraphOutbox',
+            name="GraphOutbox",
             fields=[
-                ('id', instaclone.sharding.fields.ShardedIdField(serialize=False)),
-                ('kind', models.CharField(choices=[('follow', 'follow edge'), ('block', 'block edge')], max_length=10)),
-                ('user_id', models.BigIntegerField()),
-                ('target_id', models.BigIntegerField()),
-                ('attempts', models.IntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
+                ("id", instaclone.sharding.fields.ShardedIdField(serialize=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("follow", "follow edge"), ("block", "block edge")], max_length=10
+                    ),
+                ),
+                ("user_id", models.BigIntegerField()),
+                ("target_id", models.BigIntegerField()),
+                ("attempts", models.IntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
             ],
         ),
         migrations.AlterModelOptions(
-            name='user',
+            name="user",
             options={},
         ),
         migrations.AddField(
-            model_name='user',
-            name='ban_reason',
+            model_name="user",
+            name="ban_reason",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='user',
-            name='profile_picture',
+            model_name="user",
+            name="profile_picture",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AddIndex(
-            model_name='user',
-            index=models.Index(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Lower('username'), name='varchar_pattern_ops'), name='user_username_prefix'),
+            model_name="user",
+            index=models.Index(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Lower("username"), name="varchar_pattern_ops"
+                ),
+                name="user_username_prefix",
+            ),
         ),
         migrations.AddIndex(
-            model_name='user',
-            index=models.Index(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Lower('full_name'), name='varchar_pattern_ops'), name='user_full_name_prefix'),
+            model_name="user",
+            index=models.Index(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Lower("full_name"), name="varchar_pattern_ops"
+                ),
+                name="user_full_name_prefix",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('username'), name='user_username_ci_unique'),
+            model_name="user",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("username"), name="user_username_ci_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='block',
-            constraint=models.UniqueConstraint(fields=('user_id', 'target_id'), name='block_unique'),
+            model_name="block",
+            constraint=models.UniqueConstraint(
+                fields=("user_id", "target_id"), name="block_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='blockedby',
-            constraint=models.UniqueConstraint(fields=('user_id', 'blocker_id'), name='blockedby_unique'),
+            model_name="blockedby",
+            constraint=models.UniqueConstraint(
+                fields=("user_id", "blocker_id"), name="blockedby_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='follower',
-            index=models.Index(fields=['user_id', 'status', '-id'], name='follower_list'),
+            model_name="follower",
+            index=models.Index(fields=["user_id", "status", "-id"], name="follower_list"),
         ),
         migrations.AddConstraint(
-            model_name='follower',
-            constraint=models.UniqueConstraint(fields=('user_id', 'follower_id'), name='follower_unique'),
+            model_name="follower",
+            constraint=models.UniqueConstraint(
+                fields=("user_id", "follower_id"), name="follower_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='following',
-            index=models.Index(fields=['user_id', 'status', '-id'], name='following_list'),
+            model_name="following",
+            index=models.Index(fields=["user_id", "status", "-id"], name="following_list"),
         ),
         migrations.AddConstraint(
-            model_name='following',
-            constraint=models.UniqueConstraint(fields=('user_id', 'target_id'), name='following_unique'),
+            model_name="following",
+            constraint=models.UniqueConstraint(
+                fields=("user_id", "target_id"), name="following_unique"
+            ),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_block_blockedby_follower_following_graphcounts_and_more'),
+        ("accounts", "0002_block_blockedby_follower_following_graphcounts_and_more"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='graphcounts',
-            name='media',
+            model_name="graphcounts",
+            name="media",
             field=models.IntegerField(default=0),
         ),
     ]

@@ -26,6 +26,10 @@ class User(AbstractUser):
     class Meta:
         constraints = [
             models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
+            # Log-in by email and password reset look addresses up regardless of case.
+            models.UniqueConstraint(
+                Lower("email"), condition=~models.Q(email=""), name="user_email_ci_unique"
+            ),
         ]
         indexes = [
             # Prefix search: lower(column) LIKE 'abc%' uses these.

@@ -1,5 +1,54 @@
 """The v1 API instance every app's router is mounted on."""
 
-from ninja import NinjaAPI
+from __future__ import annotations
 
-api = NinjaAPI(title="instaclone v1", version="1", urls_namespace="v1")
+from typing import Any
+
+from ninja import NinjaAPI
+from ninja.openapi.schema import OpenAPISchema
+
+from instaclone.api.handlers import install_exception_handlers
+from instaclone.api.openapi import V1OpenAPISchema
+
+DESCRIPTION = """\
+Instagram's v1 API. Answers are `{"meta": {"code": 200}, "data": ..., "pagination": {...}}`
+(pagination on lists only); errors have HTTP status equal to `meta.code` and carry
+`meta.error_type` and `meta.error_message`. Every path also answers with `.json` appended.
+Lists take `count` and the `max_id` / `min_id` cursors. Responses carry `X-Ratelimit-Limit` and
+`X-Ratelimit-Remaining`.
+"""
+
+# Each app's router as (prefix, "module.path.router"); import paths keep this module free of
+# imports from the apps, which sit above instaclone in the dependency order.
+ROUTERS: tuple[tuple[str, str], ...] = (("users", "accounts.api.users.router"),)
+
+
+class InstacloneAPI(NinjaAPI):
+    """NinjaAPI whose OpenAPI document declares the implicit error answers too."""
+
+    def get_openapi_schema(
+        self,
+        *,
+        path_prefix: str | None = None,
+        path_params: dict[str, Any] | None = None,
+    ) -> OpenAPISchema:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        return V1OpenAPISchema(self, path_prefix)
+
+
+def create_api(*, urls_namespace: str = "v1") -> InstacloneAPI:
+    """Return an API with the v1 conventions (error envelopes, OpenAPI) and no routers."""
+    api = InstacloneAPI(
+        title="instaclone v1",
+        version="1",
+        description=DESCRIPTION,
+        urls_namespace=urls_namespace,
+    )
+    install_exception_handlers(api)
+    return api
+
+
+api = create_api()
+for _prefix, _router in ROUTERS:
+    api.add_router(_prefix, _router)

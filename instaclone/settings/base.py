@@ -45,6 +45,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Early, so every answer made for /v1/ below it (a refused host, no route, a crash) passes
+    # through it to be enveloped; the security headers are still added to its answers.
+    "instaclone.api.middleware.ApiMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -61,7 +64,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "instaclone" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -181,6 +184,7 @@ if S3_ENDPOINT_URL != "none":
     )
 
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "instaclone" / "static"]
 STATIC_ROOT = env_str("STATIC_ROOT", str(BASE_DIR / ".run" / "static"))
 
 # --- Celery ------------------------------------------------------------------------------------
@@ -219,6 +223,11 @@ OAUTH2_PROVIDER = {
     # v1 third-party clients predate PKCE; confidential clients authenticate with their secret.
     "PKCE_REQUIRED": False,
 }
+# The first-party mobile app (password grant), registered by the api app's data migration. The
+# secret is stored hashed; set both before the first migrate anywhere but a developer machine,
+# or change them later with `manage.py oauth_app secret`.
+FIRST_PARTY_CLIENT_ID = env_str("FIRST_PARTY_CLIENT_ID", "instaclone-ios")
+FIRST_PARTY_CLIENT_SECRET = env_str("FIRST_PARTY_CLIENT_SECRET", "instaclone-ios-dev-secret")
 # Requests per hour per access token (or per IP without one), reported in X-Ratelimit-*.
 API_RATE_LIMIT_PER_HOUR = env_int("API_RATE_LIMIT_PER_HOUR", 5000)
 
@@ -235,6 +244,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -246,3 +257,32 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Abuse limits: attempts per window, counted in Redis (accounts/limits.py) ------------------
+
+# Peers whose X-Forwarded-For names the client: our nginx (on another address under compose).
+ABUSE_TRUSTED_PROXIES = env_list("ABUSE_TRUSTED_PROXIES", "127.0.0.1")
+# Log-in counts failures; a success clears the account's count.
+LOGIN_LIMIT_WINDOW = env_int("LOGIN_LIMIT_WINDOW", 15 * 60)
+LOGIN_LIMIT_PER_ACCOUNT = env_int("LOGIN_LIMIT_PER_ACCOUNT", 10)
+LOGIN_LIMIT_PER_IP = env_int("LOGIN_LIMIT_PER_IP", 50)
+SIGNUP_LIMIT_WINDOW = env_int("SIGNUP_LIMIT_WINDOW", 60 * 60)
+SIGNUP_LIMIT_PER_IP = env_int("SIGNUP_LIMIT_PER_IP", 5)
+PASSWORD_RESET_LIMIT_WINDOW = env_int("PASSWORD_RESET_LIMIT_WINDOW", 60 * 60)
+PASSWORD_RESET_LIMIT_PER_ACCOUNT = env_int("PASSWORD_RESET_LIMIT_PER_ACCOUNT", 5)
+PASSWORD_RESET_LIMIT_PER_IP = env_int("PASSWORD_RESET_LIMIT_PER_IP", 20)
+# Every reset request takes at least this long, so sending mail to a known address cannot be
+# told apart from doing nothing for an unknown one.
+PASSWORD_RESET_MIN_SECONDS = env_float("PASSWORD_RESET_MIN_SECONDS", 1.0)
+
+# --- Email: a file backend locally (one file per message), SMTP or console elsewhere ----------
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(Path(MEDIA_ROOT).parent / "mail"))
+EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 5.0)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "instaclone <no-reply@instaclone.local>")

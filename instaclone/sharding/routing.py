@@ -40,9 +40,9 @@ class ShardRouter:
         return self.db_for_read(model, **hints)
 
     def allow_relation(self, obj1: models.Model, obj2: models.Model, **hints: Any) -> bool:
-        return placement_of(type(obj1)) == placement_of(type(obj2)) == "users" or (
-            obj1._state.db == obj2._state.db
-        )
+        # _meta.model, not type(): request.user arrives wrapped in a lazy proxy.
+        placements = {placement_of(obj1._meta.model), placement_of(obj2._meta.model)}
+        return placements == {"users"} or obj1._state.db == obj2._state.db
 
     def allow_migrate(
         self, db: str, app_label: str, model_name: str | None = None, **hints: Any

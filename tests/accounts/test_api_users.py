@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client, override_settings
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
@@ -70,7 +71,7 @@ def test_user_detail_has_v1_shape(make_user, token_for) -> None:  # type: ignore
             "counts": {"media": 0, "follows": 0, "followed_by": 1},
         },
     }
-    assert response["X-Ratelimit-Limit"] == "5000"
+    assert response["X-Ratelimit-Limit"] == str(settings.API_RATE_LIMIT_PER_HOUR)
     me = _get("/v1/users/self.json", token_for(alice))
     assert me.json()["data"]["username"] == alice.username
 

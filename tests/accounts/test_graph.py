@@ -252,3 +252,12 @@ def test_going_public_approves_pending_requests(make_user, edges) -> None:  # ty
     assert {edges(fan.id, star.id) for fan in fans} == {("active", "active")}
     assert user_counts(user_id=star.id)["followed_by"] == 3
     assert graph.requests_approve_all(owner_id=star.id) == 0
+
+
+def test_switching_to_public_in_the_profile_approves_requests(make_user, edges) -> None:  # type: ignore[no-untyped-def]
+    from accounts.services.users import user_update_profile
+
+    star, fan = make_user(private=True), make_user()
+    graph.follow(follower_id=fan.id, target_id=star.id)
+    user_update_profile(user_id=star.id, is_private=False)
+    assert edges(fan.id, star.id) == ("active", "active")
