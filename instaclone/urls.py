@@ -3,9 +3,10 @@ from django.urls import include, path
 
 from accounts.pages import urls as graph_pages
 from instaclone.api.site import api
-from instaclone.views import healthz
+from instaclone.views import healthz, home
 
 urlpatterns = [
+    path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("v1/", api.urls),
