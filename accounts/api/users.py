@@ -107,6 +107,7 @@ def users_requested_by(request: HttpRequest, page: Query[PageQuery]) -> dict[str
         user_id=request.auth.id,  # type: ignore[attr-defined]
         count=params.count + 1,
         max_id=params.max_id,
+        min_id=params.min_id,
         status=EdgeStatus.REQUESTED,
     )
     return _edge_page(request, edges, params)
@@ -139,7 +140,9 @@ def _edge_page(request: HttpRequest, edges: list[tuple[int, int]], params: Any) 
 def users_follows(request: HttpRequest, user_id: str, page: Query[PageQuery]) -> dict[str, Any]:
     owner = _content_owner(request, user_id)
     params = page.params()
-    edges = follows_page(user_id=owner.id, count=params.count + 1, max_id=params.max_id)
+    edges = follows_page(
+        user_id=owner.id, count=params.count + 1, max_id=params.max_id, min_id=params.min_id
+    )
     return _edge_page(request, edges, params)
 
 
@@ -152,7 +155,9 @@ def users_follows(request: HttpRequest, user_id: str, page: Query[PageQuery]) ->
 def users_followed_by(request: HttpRequest, user_id: str, page: Query[PageQuery]) -> dict[str, Any]:
     owner = _content_owner(request, user_id)
     params = page.params()
-    edges = followers_page(user_id=owner.id, count=params.count + 1, max_id=params.max_id)
+    edges = followers_page(
+        user_id=owner.id, count=params.count + 1, max_id=params.max_id, min_id=params.min_id
+    )
     return _edge_page(request, edges, params)
 
 

@@ -105,21 +105,32 @@ def access(*, viewer_id: int | None, owner_id: int, owner_is_private: bool) -> A
     return Access(profile=True, content=approved)
 
 
-def follows_page(*, user_id: int, count: int, max_id: int | None) -> list[tuple[int, int]]:
+def follows_page(
+    *, user_id: int, count: int, max_id: int | None, min_id: int | None = None
+) -> list[tuple[int, int]]:
     """Return up to ``count`` (edge ID, followed user ID) pairs, newest first."""
     with user_shard(user_id):
         edges = Following.objects.filter(user_id=user_id, status=EdgeStatus.ACTIVE)
         if max_id is not None:
             edges = edges.filter(id__lt=max_id)
+        if min_id is not None:
+            edges = edges.filter(id__gt=min_id)
         return list(edges.order_by("-id").values_list("id", "target_id")[:count])
 
 
 def followers_page(
-    *, user_id: int, count: int, max_id: int | None, status: str = EdgeStatus.ACTIVE
+    *,
+    user_id: int,
+    count: int,
+    max_id: int | None,
+    min_id: int | None = None,
+    status: str = EdgeStatus.ACTIVE,
 ) -> list[tuple[int, int]]:
     """Return up to ``count`` (edge ID, follower ID) pairs, newest first, of one status."""
     with user_shard(user_id):
         edges = Follower.objects.filter(user_id=user_id, status=status)
         if max_id is not None:
             edges = edges.filter(id__lt=max_id)
+        if min_id is not None:
+            edges = edges.filter(id__gt=min_id)
         return list(edges.order_by("-id").values_list("id", "follower_id")[:count])

@@ -310,3 +310,16 @@ def test_reads_keep_working_with_memcached_frozen(make_user, token_for) -> None:
     assert response.json()["data"]["username"] == alice.username
     assert [u["id"] for u in search.json()["data"]] == [str(alice.id)]
     assert elapsed < 5
+
+
+def test_min_id_returns_only_newer_edges(make_user, token_for) -> None:  # type: ignore[no-untyped-def]
+    star = make_user(name="star")
+    fans = [make_user(name="fan") for _ in range(3)]
+    for fan in fans:
+        graph.follow(follower_id=fan.id, target_id=star.id)
+    token = token_for(star)
+    everyone = _get(f"/v1/users/{star.id}/followed-by", token).json()["data"]
+    assert [u["id"] for u in everyone] == [str(f.id) for f in reversed(fans)]
+    cursor = _get(f"/v1/users/{star.id}/followed-by", token, count="2").json()["pagination"]
+    newer = _get(f"/v1/users/{star.id}/followed-by", token, min_id=cursor["next_max_id"])
+    assert [u["id"] for u in newer.json()["data"]] == [str(fans[2].id)]
