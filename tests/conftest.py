@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 import pytest
 from django.db import connections
@@ -105,3 +108,18 @@ def edges() -> Callable[[int, int], tuple[str | None, str | None]]:
 def forget() -> Callable[[list[int]], None]:
     """Return ``forget_users`` for tests that create accounts some other way."""
     return forget_users
+
+
+@contextmanager
+def _frozen(pid: int) -> Iterator[None]:
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+@pytest.fixture
+def frozen() -> Callable[[int], AbstractContextManager[None]]:
+    """Return a context manager that freezes a server process (SIGSTOP) while it runs."""
+    return _frozen

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
@@ -17,15 +13,6 @@ from pymemcache.client.base import Client as MemcacheClient
 from instaclone.sharding.redis_client import redis_client
 
 ALL = ["default", "shards_0", "shards_1"]
-
-
-@contextmanager
-def _frozen(pid: int) -> Iterator[None]:
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
 
 
 def _memcached_pid(server: str) -> int:
@@ -55,9 +42,9 @@ def test_healthz_refuses_other_methods() -> None:
 
 
 @pytest.mark.django_db(databases=ALL)
-def test_frozen_redis_shows_as_down_within_seconds() -> None:
+def test_frozen_redis_shows_as_down_within_seconds(frozen) -> None:  # type: ignore[no-untyped-def]
     pid = int(redis_client().info("server")["process_id"])
-    with _frozen(pid):
+    with frozen(pid):
         started = time.monotonic()
         response = Client().get("/healthz")
         elapsed = time.monotonic() - started
@@ -68,12 +55,12 @@ def test_frozen_redis_shows_as_down_within_seconds() -> None:
 
 
 @pytest.mark.django_db(databases=ALL)
-def test_frozen_memcached_reads_as_a_miss_within_seconds() -> None:
+def test_frozen_memcached_reads_as_a_miss_within_seconds(frozen) -> None:  # type: ignore[no-untyped-def]
     server = settings.MEMCACHED_SERVERS[0]
     keys = [f"health-probe-{i}" for i in range(40)]  # spread over both servers
     cache.set_many({key: "v" for key in keys})
     assert cache.get_many(keys) == {key: "v" for key in keys}
-    with _frozen(_memcached_pid(server)):
+    with frozen(_memcached_pid(server)):
         started = time.monotonic()
         partial = cache.get_many(keys)
         cache.set("health-probe-write", "w")  # a write to a frozen server must not raise

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -135,23 +133,14 @@ def test_lookups_fall_back_to_postgres_when_redis_is_stopped(tmp_path: Path) -> 
         assert time.monotonic() - started < 3
 
 
-@contextmanager
-def _frozen(pid: int) -> Iterator[None]:
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
-
-
 @pytest.mark.django_db(databases=ALL)
-def test_frozen_redis_degrades_within_seconds() -> None:
+def test_frozen_redis_degrades_within_seconds(frozen) -> None:  # type: ignore[no-untyped-def]
     owners = {_photo_id(3001, 9000): 3001}
     PhotoOwner.objects.bulk_create(PhotoOwner(photo_id=p, user_id=u) for p, u in owners.items())
     client = redis_client()
     client.ping()  # the pool holds a live connection into the server about to freeze
     pid = int(client.info("server")["process_id"])
-    with _frozen(pid):
+    with frozen(pid):
         started = time.monotonic()
         assert idmap.photo_owners(owners) == owners
         elapsed = time.monotonic() - started
