@@ -4,6 +4,8 @@ from django.urls import include, path
 from accounts.pages import urls as graph_pages
 from instaclone.api.site import api
 from instaclone.views import healthz, home
+from photos import web as photos_web
+from photos.views import permalink, permalink_action
 
 urlpatterns = [
     path("", home, name="home"),
@@ -13,5 +15,10 @@ urlpatterns = [
     path("oauth/", include("accounts.oauth.urls")),
     path("accounts/", include("accounts.web.urls")),
     path("accounts/", include(graph_pages.urlpatterns)),
+    path("p/<str:code>/", permalink, name="permalink"),
+    path("p/<str:code>/act/", permalink_action, name="permalink_action"),
+    path("upload/", photos_web.upload, name="upload"),
+    path("upload/post/", photos_web.upload_post, name="upload_post"),
+    path("<str:username>/", photos_web.profile, name="profile"),
     *graph_pages.profile_patterns,
 ]

@@ -44,7 +44,18 @@ SHARDED = (Following, Follower, Block, BlockedBy, GraphCounts, GraphOutbox)
 
 
 def forget_users(user_ids: list[int]) -> None:
-    """Delete users and every graph row of theirs on their shards."""
+    """Delete users, their photos (rows, objects, indexes) and their graph rows."""
+    from photos.models import Liked, Photo, UploadKey
+    from photos.services.comments import photo_delete
+
+    for user_id in user_ids:
+        with user_shard(user_id):
+            photo_ids = list(Photo.objects.filter(user_id=user_id).values_list("id", flat=True))
+        for photo_id in photo_ids:
+            photo_delete(user_id=user_id, photo_id=photo_id)
+        with user_shard(user_id):
+            Liked.objects.filter(user_id=user_id).delete()
+            UploadKey.objects.filter(user_id=user_id).delete()
     for user_id in user_ids:
         with user_shard(user_id):
             for model in SHARDED:

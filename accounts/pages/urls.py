@@ -12,8 +12,8 @@ urlpatterns: list[URLPattern] = [
 ]
 
 # Mounted last at the site root: usernames never collide with the reserved first segments.
+# The profile page itself is the photos app's (it adds the grid to this app's header).
 profile_patterns: list[URLPattern] = [
-    path("<str:username>/", views.profile, name="profile"),
     path("<str:username>/followers/", views.followers, name="profile_followers"),
     path("<str:username>/following/", views.following, name="profile_following"),
 ]

@@ -64,9 +64,8 @@ def _people(edges: list[tuple[int, int]]) -> list[dict[str, str]]:
     ]
 
 
-@require_GET
-def profile(request: HttpRequest, username: str) -> HttpResponse:
-    """Show a profile header: picture, names, bio, counts and the follow button."""
+def profile_context(request: HttpRequest, username: str) -> dict[str, Any]:
+    """Return what a profile header shows; 404 when the account is absent or hidden."""
     viewer_id = _viewer_id(request)
     owner, seen = _owner(username, viewer_id)
     rel = None
@@ -74,7 +73,7 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
         rel = relationship(
             viewer_id=viewer_id, target_id=owner.id, target_is_private=owner.is_private
         )
-    context = {
+    return {
         "owner": owner,
         "picture_url": picture_url(owner.profile_picture),
         "counts": counts_for([owner.id])[owner.id],
@@ -82,7 +81,12 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
         "relationship": rel,
         "is_self": viewer_id == owner.id,
     }
-    return render(request, "accounts/graph/profile.html", context)
+
+
+@require_GET
+def profile(request: HttpRequest, username: str) -> HttpResponse:
+    """Show a profile header: picture, names, bio, counts and the follow button."""
+    return render(request, "accounts/graph/profile.html", profile_context(request, username))
 
 
 def _edge_list(request: HttpRequest, username: str, *, followers: bool) -> HttpResponse:

@@ -20,7 +20,11 @@ Lists take `count` and the `max_id` / `min_id` cursors. Responses carry `X-Ratel
 
 # Each app's router as (prefix, "module.path.router"); import paths keep this module free of
 # imports from the apps, which sit above instaclone in the dependency order.
-ROUTERS: tuple[tuple[str, str], ...] = (("users", "accounts.api.users.router"),)
+ROUTERS: tuple[tuple[str, str], ...] = (
+    ("users", "accounts.api.users.router"),
+    ("users", "photos.api.media.user_media_router"),
+    ("media", "photos.api.media.media_router"),
+)
 
 
 class InstacloneAPI(NinjaAPI):

@@ -1,0 +1,29 @@
+"""Turn an upload into the photo's square renditions: validate, decode once, strip, filter.
+
+Decisions others rely on:
+
+- Validation reads signatures and headers only: bytes, format (by content, never by name),
+  pixels, frames, and what the decode would allocate (DECODE_BUDGET, so no file makes the
+  process grow past 256 MB; WebP and HEIC reach that sooner than JPEG, hence lower limits).
+- The crop box is in the pixels of the upright image (EXIF orientation applied), as a client
+  shows it; ``source_width``/``source_height`` are upright too.
+- Images smaller than 640 are upscaled, as Instagram did; only a client's crop box has a
+  minimum (150 px).
+- Renditions carry no metadata: EXIF, GPS, XMP, ICC and comments are dropped after the colours
+  are converted to sRGB.
+"""
+
+from photos.images.pipeline import RENDITIONS, Processed, Rendition, process_image
+from photos.images.probe import MAX_FRAMES, sniff_format
+from photos.images.rejections import REJECTION_CODES, ImageRejected
+
+__all__ = [
+    "MAX_FRAMES",
+    "REJECTION_CODES",
+    "RENDITIONS",
+    "ImageRejected",
+    "Processed",
+    "Rendition",
+    "process_image",
+    "sniff_format",
+]

@@ -1,0 +1,270 @@
+"""Decode once at the smallest useful scale; square, orient, colour-correct, filter, encode."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from io import BytesIO
+
+from PIL import Image, ImageCms, ImageFile
+
+from photos.filters import apply_filter
+from photos.images.probe import (
+    DECODE_ERRORS,
+    LABELS,
+    Source,
+    check_decode_cost,
+    open_source,
+)
+from photos.images.rejections import ImageRejected
+
+RENDITIONS = (("standard", 640), ("low", 320), ("thumbnail", 150))
+STANDARD = RENDITIONS[0][1]
+QUALITY = 85
+# Box-reduce big images only down to twice the target, as Pillow's reducing_gap=2 does, so the
+# final Lanczos pass still has enough pixels to look as good as a full-resolution resample.
+REDUCING_GAP = 2
+MIN_CROP = 150
+CROP_TOLERANCE = 0.01
+# Bigger ICC profiles are not colour spaces a photo comes in; they are ignored (treated as sRGB).
+MAX_ICC_BYTES = 1024 * 1024
+# Pixels converted at a time when a mode (alpha, palette, 16-bit) needs converting before it
+# can be reduced: converting a whole 50-megapixel image would double the decode's memory.
+BAND_PIXELS = 1 << 21
+WHITE = (255, 255, 255)
+_GREY16 = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
+_ALPHA = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """One square progressive JPEG without metadata: standard 640, low 320 or thumbnail 150."""
+
+    name: str
+    size: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Processed:
+    """The renditions of one upload, largest first, and what the source was (upright size)."""
+
+    renditions: tuple[Rendition, ...]
+    source_format: str
+    source_width: int
+    source_height: int
+
+
+def process_image(
+    data: bytes,
+    *,
+    filter_name: str = "Normal",
+    crop: tuple[int, int, int, int] | None = None,
+    max_bytes: int = 25 * 1024 * 1024,
+    max_pixels: int = 50_000_000,
+) -> Processed:
+    """Validate ``data`` and render its filtered 640/320/150 squares; raise ImageRejected.
+
+    ``crop`` is (left, top, right, bottom) in the pixels of the upright image (EXIF orientation
+    applied, as a client shows it); without it the centre square is used. Images smaller than
+    640 are upscaled. An unknown ``filter_name`` raises photos.filters.UnknownFilter.
+    """
+    source = open_source(data, max_bytes=max_bytes, max_pixels=max_pixels)
+    with source.image:
+        box = _raw_box(source, _upright_box(source, crop))
+        scale = _draft(source, box)
+        check_decode_cost(source)
+        image = _decode(source)
+        icc = image.info.get("icc_profile")
+        square = _square(image, (box[0] / scale, box[1] / scale, box[2] / scale, box[3] / scale))
+    if source.orientation in _TRANSPOSE:
+        # Transposing the 640 square gives what exif_transpose on the full image would, for
+        # a fraction of the memory and time.
+        square = square.transpose(_TRANSPOSE[source.orientation])
+    images = [apply_filter(_to_srgb(square, icc), filter_name)]
+    for _, size in RENDITIONS[1:]:
+        # The cascade: each smaller rendition comes from the one above it.
+        images.append(images[-1].resize((size, size), Image.Resampling.LANCZOS))
+    width, height = source.upright_size
+    return Processed(
+        renditions=tuple(
+            Rendition(name, size, _encode(image))
+            for (name, size), image in zip(RENDITIONS, images, strict=True)
+        ),
+        source_format=source.format,
+        source_width=width,
+        source_height=height,
+    )
+
+
+def _upright_box(source: Source, crop: tuple[int, int, int, int] | None) -> Box:
+    """Return the client's square (validated) or the centre square, in upright pixels."""
+    width, height = source.upright_size
+    if crop is None:
+        side = min(width, height)
+        left, top = (width - side) // 2, (height - side) // 2
+        return (left, top, left + side, top + side)
+    if len(crop) != 4 or not all(isinstance(v, int) and not isinstance(v, bool) for v in crop):
+        raise ImageRejected("bad_crop", "The crop box must be four whole pixel numbers.")
+    left, top, right, bottom = crop
+    if not (0 <= left < right <= width and 0 <= top < bottom <= height):
+        raise ImageRejected(
+            "bad_crop",
+            f"The crop box {crop} must lie inside the {width}×{height} image "
+            "(left, top, right, bottom).",
+        )
+    crop_width, crop_height = right - left, bottom - top
+    if min(crop_width, crop_height) < MIN_CROP:
+        raise ImageRejected(
+            "bad_crop",
+            f"The crop box is {crop_width}×{crop_height} pixels; it must be at least "
+            f"{MIN_CROP}×{MIN_CROP}.",
+        )
+    if abs(crop_width - crop_height) > CROP_TOLERANCE * max(crop_width, crop_height):
+        raise ImageRejected(
+            "bad_crop",
+            f"The crop box is {crop_width}×{crop_height} pixels; it must be square "
+            f"(sides within {CROP_TOLERANCE:.0%} of each other).",
+        )
+    return (left, top, right, bottom)
+
+
+def _raw_box(source: Source, box: Box) -> Box:
+    """Map an upright box onto the pixels as stored, before the orientation is applied."""
+    w, h, o = source.width, source.height, source.orientation
+    corners = []
+    for x, y in ((box[0], box[1]), (box[2], box[3])):
+        if o >= 5:  # the upright image is the stored one transposed: swap the axes first
+            x, y = y, x
+        if o in (2, 3, 7, 8):
+            x = w - x
+        if o in (3, 4, 6, 7):
+            y = h - y
+        corners.append((x, y))
+    (x0, y0), (x1, y1) = corners
+    return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+def _draft(source: Source, box: Box) -> float:
+    """Have libjpeg decode at 1/2, 1/4 or 1/8 scale while the box keeps 640 pixels; return it."""
+    side = min(box[2] - box[0], box[3] - box[1])
+    if source.format != "JPEG" or side < 2 * STANDARD:
+        return 1.0
+    request = (
+        math.ceil(source.width * STANDARD / side),
+        math.ceil(source.height * STANDARD / side),
+    )
+    result = source.image.draft("RGB", request)
+    if result is None:
+        return 1.0
+    return source.width / result[1][2]
+
+
+def _decode(source: Source) -> ImageFile.ImageFile:
+    """Decode the pixels (first frame only); truncated or broken data is refused."""
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        # Set elsewhere in the process, it would post truncated uploads with grey holes.
+        raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False")
+    try:
+        source.image.load()
+    except Image.DecompressionBombError as exc:
+        raise ImageRejected(
+            "too_many_pixels", "A frame inside the image declares far too many pixels."
+        ) from exc
+    except DECODE_ERRORS as exc:
+        raise ImageRejected(
+            "corrupt",
+            f"The {LABELS[source.format]} file is damaged or incomplete and cannot be read.",
+        ) from exc
+    return source.image
+
+
+def _square(image: Image.Image, box: Box) -> Image.Image:
+    """Return ``box`` of ``image`` resampled to the standard square, in RGB, L or CMYK."""
+    left, top, right, bottom = box
+    bounds = (
+        max(0, math.floor(left)),
+        max(0, math.floor(top)),
+        min(image.width, math.ceil(right)),
+        min(image.height, math.ceil(bottom)),
+    )
+    factor = max(1, int(min(right - left, bottom - top) // (STANDARD * REDUCING_GAP)))
+    direct = image.mode in ("RGB", "L", "CMYK") and "transparency" not in image.info
+    if direct and factor == 1:
+        return image.resize((STANDARD, STANDARD), Image.Resampling.LANCZOS, box=box)
+    region = image.reduce(factor, bounds) if direct else _flat_region(image, bounds, factor)
+    x0, y0 = bounds[0], bounds[1]
+    within = (
+        (left - x0) / factor,
+        (top - y0) / factor,
+        (right - x0) / factor,
+        (bottom - y0) / factor,
+    )
+    return region.resize((STANDARD, STANDARD), Image.Resampling.LANCZOS, box=within)
+
+
+def _flat_region(image: Image.Image, bounds: tuple[int, int, int, int], factor: int) -> Image.Image:
+    """Return ``bounds`` of ``image`` flattened to RGB and box-reduced by ``factor``, by bands."""
+    left, top, right, bottom = bounds
+    rows = max(1, BAND_PIXELS // max(1, right - left) // factor) * factor
+    region = Image.new(
+        "RGB", (math.ceil((right - left) / factor), math.ceil((bottom - top) / factor))
+    )
+    for y in range(top, bottom, rows):
+        band = _flatten(image.crop((left, y, right, min(y + rows, bottom))))
+        if factor > 1:
+            band = band.reduce(factor)
+        region.paste(band, (0, (y - top) // factor))
+    return region
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    """Return ``image`` as RGB: 16-bit grey scaled to 8 bits, transparency over white."""
+    if image.mode in _GREY16:
+        # Pillow's own I;16 -> L conversion clips at 255 instead of scaling.
+        image = image.convert("I").point(lambda value: value * (1 / 257)).convert("L")
+    if image.mode in _ALPHA or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        canvas = Image.new("RGB", image.size, WHITE)
+        canvas.paste(rgba, mask=rgba)
+        return canvas
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def _to_srgb(image: Image.Image, icc: object) -> Image.Image:
+    """Return ``image`` in sRGB, converted through its ICC profile when it has a usable one."""
+    if isinstance(icc, bytes) and 0 < len(icc) <= MAX_ICC_BYTES:
+        try:
+            # The profile is dropped from the renditions, so its colours must be baked in:
+            # an iPhone's Display P3 would otherwise look washed out.
+            converted = ImageCms.profileToProfile(
+                image,
+                ImageCms.ImageCmsProfile(BytesIO(icc)),
+                ImageCms.createProfile("sRGB"),
+                outputMode="RGB",
+            )
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+            converted = None  # a broken or mismatched profile: keep the numbers as they are
+        if converted is not None:
+            return converted
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def _encode(image: Image.Image) -> bytes:
+    """Return ``image`` as a progressive, optimised JPEG carrying no metadata at all."""
+    # Pillow writes the source's JPEG comment back from info (and any EXIF, ICC or XMP a filter
+    # might have carried along), so the image leaves with an empty one.
+    image.info = {}
+    buffer = BytesIO()
+    image.save(buffer, "JPEG", quality=QUALITY, optimize=True, progressive=True)
+    return buffer.getvalue()

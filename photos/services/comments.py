@@ -1,0 +1,112 @@
+"""Comments, and deleting a photo with everything that hangs off it."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+
+from accounts.models import User
+from accounts.services.graph import bump, locked_counts
+from instaclone.sharding.connections import photo_shard
+from instaclone.sharding.idmap import unmap_photos
+from photos.models import Comment, Like, LikeOutbox, Photo
+from photos.services.likes import PhotoNotFound, like_outbox_drain
+from photos.services.tags import tags_index, tags_unindex
+from photos.storage import renditions_delete
+from photos.text import TextInvalid, hashtags, mention_names, text_clean
+
+
+class CommentNotAllowed(PermissionError):
+    """Only a comment's author or the photo's owner may delete it."""
+
+
+class CommentNotFound(LookupError):
+    """No such comment on this photo."""
+
+
+def _mentioned_ids(text: str) -> list[int]:
+    names = mention_names(text)
+    if not names:
+        return []
+    return sorted(
+        User.objects.filter(username__in=names, is_active=True).values_list("id", flat=True)
+    )
+
+
+def comment_create(*, user_id: int, photo_id: int, text: str) -> Comment:
+    """Add a comment; its hashtags put the photo under those tags too."""
+    cleaned = text_clean(text, what="comment")
+    if not cleaned:
+        raise TextInvalid("The comment is empty.")
+    tags = hashtags(cleaned)
+    mentioned = _mentioned_ids(cleaned)
+    with photo_shard(photo_id) as shard, transaction.atomic(using=shard.alias):
+        photo = Photo.objects.select_for_update().filter(id=photo_id).first()
+        if photo is None:
+            raise PhotoNotFound("this photo does not exist")
+        comment = Comment.objects.create(
+            photo_id=photo_id, user_id=user_id, text=cleaned, tags=tags, mentions=mentioned
+        )
+        Photo.objects.filter(id=photo_id).update(comment_count=F("comment_count") + 1)
+        owner_id = photo.user_id
+        if tags:
+            transaction.on_commit(
+                lambda: tags_index(photo_id=photo_id, owner_id=owner_id, tags=tags),
+                using=shard.alias,
+            )
+    return comment
+
+
+def comment_delete(*, user_id: int, photo_id: int, comment_id: int) -> None:
+    """Delete a comment, as its author or as the photo's owner."""
+    with photo_shard(photo_id) as shard, transaction.atomic(using=shard.alias):
+        photo = Photo.objects.select_for_update().filter(id=photo_id).first()
+        if photo is None:
+            raise PhotoNotFound("this photo does not exist")
+        comment = Comment.objects.filter(id=comment_id, photo_id=photo_id).first()
+        if comment is None:
+            raise CommentNotFound("this comment does not exist")
+        if user_id not in (comment.user_id, photo.user_id):
+            raise CommentNotAllowed("only the comment's author or the photo's owner can delete it")
+        comment.delete()
+        Photo.objects.filter(id=photo_id).update(comment_count=F("comment_count") - 1)
+        # A tag stays while the caption or another comment still uses it.
+        still = set(photo.tags)
+        for tags in Comment.objects.filter(photo_id=photo_id).values_list("tags", flat=True):
+            still.update(tags)
+        gone = [tag for tag in comment.tags if tag not in still]
+        if gone:
+            transaction.on_commit(
+                lambda: tags_unindex(photo_id=photo_id, tags=gone), using=shard.alias
+            )
+
+
+def photo_delete(*, user_id: int, photo_id: int) -> None:
+    """Delete one's own photo: rows, likes, comments, tags, map entry and stored objects."""
+    with photo_shard(photo_id) as shard, transaction.atomic(using=shard.alias):
+        photo = Photo.objects.select_for_update().filter(id=photo_id).first()
+        if photo is None:
+            raise PhotoNotFound("this photo does not exist")
+        if photo.user_id != user_id:
+            raise CommentNotAllowed("only the photo's owner can delete it")
+        all_tags = set(photo.tags)
+        for tags in Comment.objects.filter(photo_id=photo_id).values_list("tags", flat=True):
+            all_tags.update(tags)
+        likers = list(Like.objects.filter(photo_id=photo_id).values_list("user_id", flat=True))
+        Comment.objects.filter(photo_id=photo_id).delete()
+        Like.objects.filter(photo_id=photo_id).delete()
+        # Each liker's list must drop the photo: queue it like an unlike.
+        LikeOutbox.objects.bulk_create(LikeOutbox(photo_id=photo_id, user_id=u) for u in likers)
+        photo.delete()
+        locked_counts(user_id)
+        bump(user_id, media=-1)
+        prefix = photo.media_key
+
+        def after() -> None:
+            tags_unindex(photo_id=photo_id, tags=all_tags)
+            unmap_photos([photo_id])
+            like_outbox_drain(photo_id=photo_id)
+            if prefix:
+                renditions_delete(prefix)
+
+        transaction.on_commit(after, using=shard.alias)

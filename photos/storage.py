@@ -1,0 +1,60 @@
+"""Where photo renditions live: keys from the photo ID plus a secret part, URLs, deletion."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+SIZES = {"standard_resolution": 640, "low_resolution": 320, "thumbnail": 150}
+PUBLIC_URL_SECONDS = 7 * 24 * 3600
+PRIVATE_URL_SECONDS = 10 * 60
+
+
+def media_prefix(photo_id: int) -> str:
+    """Return the key prefix of a photo's renditions.
+
+    The secret part comes from the photo ID and SECRET_KEY: the same photo always gets the same
+    keys (a retried job overwrites), but nobody can guess a key from an ID.
+    """
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"photo:{photo_id}".encode(), hashlib.sha256
+    ).hexdigest()[:24]
+    return f"p/{photo_id}/{digest}"
+
+
+def rendition_key(prefix: str, size: int) -> str:
+    """Return the object key of one rendition."""
+    return f"{prefix}_{size}.jpg"
+
+
+def renditions_save(prefix: str, renditions: Iterable[tuple[int, bytes]]) -> list[str]:
+    """Store (size, JPEG bytes) renditions under a prefix, replacing what is there."""
+    keys = []
+    for size, data in renditions:
+        key = rendition_key(prefix, size)
+        if not hasattr(default_storage, "bucket") and default_storage.exists(key):
+            # The file system would save beside it under another name; replace it instead.
+            default_storage.delete(key)
+        default_storage.save(key, ContentFile(data))
+        keys.append(key)
+    return keys
+
+
+def renditions_delete(prefix: str) -> None:
+    """Delete a photo's renditions (missing ones are fine)."""
+    for size in SIZES.values():
+        default_storage.delete(rendition_key(prefix, size))
+
+
+def rendition_url(prefix: str, size: int, *, private: bool) -> str:
+    """Return a signed URL; short-lived for a private account's photo."""
+    key = rendition_key(prefix, size)
+    if hasattr(default_storage, "bucket"):
+        seconds = PRIVATE_URL_SECONDS if private else PUBLIC_URL_SECONDS
+        return str(default_storage.url(key, expire=seconds))
+    return str(default_storage.url(key))

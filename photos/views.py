@@ -1,0 +1,78 @@
+"""Photo pages in the browser: the public permalink with its sharing tags."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+)
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from photos.selectors import media as media_reads
+from photos.services import comments, likes
+from photos.shortcodes import photo_id_from
+from photos.text import TextInvalid
+
+TWEET_INTENT = "https://twitter.com/intent/tweet"
+
+
+@require_GET
+def permalink(request: HttpRequest, code: str) -> HttpResponse:
+    """Show one photo with its likes and comments, and Open Graph / Twitter Card tags."""
+    photo_id = photo_id_from(code)
+    if photo_id is None:
+        raise Http404("no such photo")
+    viewer_id = request.user.pk if request.user.is_authenticated else None
+    try:
+        photo, owner = media_reads.visible_photo(photo_id=photo_id, viewer_id=viewer_id)
+    except (media_reads.MediaHidden, media_reads.MediaNotAllowed) as exc:
+        raise Http404("no such photo") from exc
+    media = media_reads.media_object(
+        photo, owner, viewer_id=viewer_id, base_url=request.build_absolute_uri("/").rstrip("/")
+    )
+    text = (photo.caption or f"A photo by {owner.username}")[:200]
+    share = f"{TWEET_INTENT}?{urlencode({'text': text, 'url': media['link']})}"
+    context = {
+        "media": media,
+        "owner": owner,
+        "share_url": share,
+        "description": text,
+        "code": code,
+    }
+    return render(request, "photos/permalink.html", context)
+
+
+@login_required
+@require_POST
+def permalink_action(request: HttpRequest, code: str) -> HttpResponse:
+    """Like, unlike or comment from the permalink page, then show it again."""
+    photo_id = photo_id_from(code)
+    if photo_id is None:
+        raise Http404("no such photo")
+    try:
+        photo, _ = media_reads.visible_photo(photo_id=photo_id, viewer_id=request.user.pk)
+    except (media_reads.MediaHidden, media_reads.MediaNotAllowed) as exc:
+        raise Http404("no such photo") from exc
+    action = request.POST.get("action", "")
+    try:
+        if action == "like":
+            likes.like(user_id=request.user.pk, photo_id=photo.id)
+        elif action == "unlike":
+            likes.unlike(user_id=request.user.pk, photo_id=photo.id)
+        elif action == "comment":
+            comments.comment_create(
+                user_id=request.user.pk, photo_id=photo.id, text=request.POST.get("text", "")
+            )
+        else:
+            return HttpResponseBadRequest("action must be like, unlike or comment")
+    except TextInvalid as exc:
+        messages.error(request, str(exc))
+    return HttpResponseRedirect(f"/p/{code}/")

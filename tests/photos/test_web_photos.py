@@ -1,0 +1,79 @@
+"""Posting with a filter, the grid, and liking and commenting in the browser."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from django.test import Client
+from PIL import Image
+
+from accounts.selectors.graph import user_counts
+from instaclone.sharding.connections import user_shard
+from photos.filters import FILTER_NAMES
+from photos.models import Photo
+
+
+def _jpeg() -> bytes:
+    image = Image.new("RGB", (700, 500), (200, 120, 40))
+    image.paste((20, 90, 200), (0, 0, 350, 500))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def _client(user) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_post_with_a_filter_from_previews_then_like_and_comment(make_user) -> None:  # type: ignore[no-untyped-def]
+    alice, bob = make_user(name="alice"), make_user(name="bob")
+    client = _client(alice)
+    assert client.get("/upload/").status_code == 200
+    upload = io.BytesIO(_jpeg())
+    upload.name = "sunset.jpg"
+    page = client.post("/upload/", {"photo": upload, "caption": "Golden #hour"})
+    assert page.status_code == 200
+    body = page.content.decode()
+    shown = re.findall(r'<input type="radio" name="filter" value="([^"]+)"', body)
+    assert shown == list(FILTER_NAMES)
+    assert body.count('src="data:image/jpeg;base64,') == len(FILTER_NAMES)
+    token = re.search(r'name="token" value="([^"]+)"', body).group(1)  # type: ignore[union-attr]
+    posted = client.post(
+        "/upload/post/", {"token": token, "filter": "Valencia", "caption": "Golden #hour"}
+    )
+    assert posted.status_code == 302
+    again = client.post("/upload/post/", {"token": token, "filter": "Valencia"})
+    assert again.status_code == 400  # the stash is gone once posted: one photo
+    with user_shard(alice.id):
+        photo = Photo.objects.get(user_id=alice.id)
+    assert photo.filter_name == "Valencia"
+    assert user_counts(user_id=alice.id)["media"] == 1
+    permalink = posted["Location"]
+    grid = client.get(f"/{alice.username}/").content.decode()
+    assert f'href="{permalink}"' in grid
+
+    bob_client = _client(bob)
+    bob_client.post(f"{permalink}act/", {"action": "like"})
+    bob_client.post(f"{permalink}act/", {"action": "comment", "text": "Wow #golden"})
+    seen = client.get(permalink).content.decode()
+    assert '<strong id="like-count">1</strong> likes' in seen
+    assert f"<strong>{bob.username}</strong> Wow #golden" in seen
+    assert bob_client.post(f"{permalink}act/", {"action": "poke"}).status_code == 400
+
+
+def test_upload_page_refuses_bad_files_and_strangers(make_user) -> None:  # type: ignore[no-untyped-def]
+    alice = make_user(name="alice")
+    client = _client(alice)
+    junk = io.BytesIO(b"%PDF-1.4 not a photo")
+    junk.name = "photo.jpg"
+    refused = client.post("/upload/", {"photo": junk})
+    assert refused.status_code == 400
+    assert b'class="error"' in refused.content
+    assert client.post("/upload/", {}).status_code == 400
+    assert client.post("/upload/post/", {"token": "../../etc"}).status_code == 400
+    anonymous = Client().get("/upload/")
+    assert anonymous.status_code == 302
+    assert anonymous["Location"].startswith("/accounts/login/")
