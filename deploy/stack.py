@@ -1413,10 +1413,15 @@ def cmd_up(profile: str, data_only: bool, health_path: str) -> int:
         print_table(profile)
         return 0
     manage(profile, "collectstatic", "--noinput")
+    if profile == "dev":
+        # A newcomer sees a living service; the command does nothing once the data is there.
+        manage(profile, "demo_data", optional_command=True)
     start_app(profile, health_path)
     print()
     print_table(profile)
     print(f"\n{profile} stack: http://127.0.0.1:{PORTS[profile]['nginx']}/")
+    if profile == "dev":
+        print("log in as demo / instaclone demo password")
     return 0
 
 

@@ -21,6 +21,7 @@ BENCHMARKS = {
     "ids": "tests.bench.bench_ids",
     "map": "tests.bench.bench_map",
     "shards": "tests.bench.bench_shards",
+    "pipeline": "tests.bench.bench_pipeline",
 }
 
 

@@ -682,8 +682,8 @@ _add(
     "jpeg_marker_flood",
     "malformed",
     "corrupt",
-    "A JPEG with a million empty COM segments before its frame (5 MB, Pillow parses each).",
-    lambda: _jpeg_with(_jpeg_segment(0xFE, b"") * 1_000_000),
+    "A JPEG of 6 million empty COM segments (24 MB; Pillow keeps a tuple for each).",
+    lambda: _jpeg_with(_jpeg_segment(0xFE, b"") * 6_000_000),
 )
 _add(
     "png_bad_header_crc",
@@ -721,8 +721,8 @@ _add(
     "png_text_chunk_flood",
     "malformed",
     "corrupt",
-    "A PNG with 500,000 tiny tEXt chunks (8 MB, Pillow parses each).",
-    lambda: _png_with_chunk_after_header(_png_chunk(b"tEXt", b"a\x00b") * 500_000),
+    "A PNG with a million tiny tEXt chunks (15 MB; Pillow parses each).",
+    lambda: _png_with_chunk_after_header(_png_chunk(b"tEXt", b"a\x00b") * 1_000_000),
 )
 _add(
     "png_idat_flood",
@@ -800,6 +800,7 @@ _add(
 # -- valid files that are awkward but must be taken ---------------------------------------------
 
 for _name, _why, _make in [
+    ("heic_photo", "A HEIC, as an iPhone sends by default.", lambda: _heic(_scene())),
     (
         "cmyk_jpeg",
         "A CMYK JPEG, as print workflows write them.",

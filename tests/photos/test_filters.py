@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw, ImageStat
 
 from photos import filters
 from photos.filters import FILTER_NAMES, UnknownFilter, apply_filter, filter_name, filter_slug
+from photos.filters.tables import TABLES
 
 CORNER = 24  # side of the square sampled in each corner and in the centre
 
@@ -330,3 +331,11 @@ def test_filters_only_look_up_tables_and_composite_cached_masks() -> None:
         patch.setattr(ImageDraw, "Draw", refuse)
         for name in FILTER_NAMES:
             assert apply_filter(image, name).size == (640, 640)
+
+
+def test_every_tone_curve_keeps_the_order_of_tones() -> None:
+    for slug, table in TABLES.items():
+        for channel in range(3):
+            curve = table[channel * 256 : (channel + 1) * 256]
+            assert curve == sorted(curve), (slug, channel)
+            assert len(curve) == 256 and 0 <= min(curve) and max(curve) <= 255
