@@ -17,11 +17,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from photos.selectors import media as media_reads
+from photos.selectors.tags import tag_get, tag_photos_page
 from photos.services import comments, likes
-from photos.shortcodes import photo_id_from
+from photos.shortcodes import photo_id_from, shortcode
+from photos.storage import rendition_url
 from photos.text import TextInvalid
 
 TWEET_INTENT = "https://twitter.com/intent/tweet"
+TAG_PAGE_SIZE = 30
 
 
 @require_GET
@@ -76,3 +79,30 @@ def permalink_action(request: HttpRequest, code: str) -> HttpResponse:
     except TextInvalid as exc:
         messages.error(request, str(exc))
     return HttpResponseRedirect(f"/p/{code}/")
+
+
+@require_GET
+def tag_page(request: HttpRequest, name: str) -> HttpResponse:
+    """Show a tag's recent photos that the viewer may see, older ones on demand."""
+    viewer_id = request.user.pk if request.user.is_authenticated else None
+    raw_cursor = request.GET.get("max_tag_id", "")
+    if raw_cursor and (not raw_cursor.isdigit() or len(raw_cursor) > 19):
+        raise Http404("bad cursor")
+    shown, cursor = tag_photos_page(
+        name=name,
+        viewer_id=viewer_id,
+        count=TAG_PAGE_SIZE,
+        max_id=int(raw_cursor) if raw_cursor else None,
+    )
+    tag = tag_get(name)
+    grid = [
+        {
+            "code": shortcode(photo.id),
+            "url": rendition_url(photo.media_key, 320, private=owner.is_private),
+            "caption": photo.caption[:100],
+        }
+        for photo, owner in shown
+    ]
+    more = cursor if len(shown) == TAG_PAGE_SIZE else None
+    context = {"name": name.lower(), "tag": tag, "grid": grid, "next_max_tag_id": more}
+    return render(request, "photos/tag.html", context)

@@ -134,3 +134,33 @@ def followers_page(
         if min_id is not None:
             edges = edges.filter(id__gt=min_id)
         return list(edges.order_by("-id").values_list("id", "follower_id")[:count])
+
+
+def owners_visible_to(*, viewer_id: int | None, owners: dict[int, bool]) -> set[int]:
+    """Return which owners' photos a viewer may see; ``owners`` maps owner ID to is_private.
+
+    Two reads on the viewer's shard at most, whatever the number of owners.
+    """
+    if viewer_id is None:
+        return {owner for owner, private in owners.items() if not private}
+    with user_shard(viewer_id):
+        hidden = set(
+            Block.objects.filter(user_id=viewer_id, target_id__in=owners).values_list(
+                "target_id", flat=True
+            )
+        ) | set(
+            BlockedBy.objects.filter(user_id=viewer_id, blocker_id__in=owners).values_list(
+                "blocker_id", flat=True
+            )
+        )
+        private = [owner for owner, is_private in owners.items() if is_private]
+        approved = set(
+            Following.objects.filter(
+                user_id=viewer_id, target_id__in=private, status=EdgeStatus.ACTIVE
+            ).values_list("target_id", flat=True)
+        )
+    return {
+        owner
+        for owner, is_private in owners.items()
+        if owner not in hidden and (not is_private or owner in approved or owner == viewer_id)
+    }

@@ -24,6 +24,7 @@ ROUTERS: tuple[tuple[str, str], ...] = (
     ("users", "accounts.api.users.router"),
     ("users", "photos.api.media.user_media_router"),
     ("media", "photos.api.media.media_router"),
+    ("tags", "photos.api.tags.router"),
 )
 
 

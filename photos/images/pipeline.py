@@ -83,7 +83,7 @@ def process_image(
     with source.image:
         box = _raw_box(source, _upright_box(source, crop))
         scale = _draft(source, box)
-        check_decode_cost(source)
+        check_decode_cost(source, data)
         image = _decode(source)
         icc = image.info.get("icc_profile")
         square = _square(image, (box[0] / scale, box[1] / scale, box[2] / scale, box[3] / scale))

@@ -52,10 +52,20 @@ _PILLOW_GLOBALS = threading.Lock()
 
 @dataclass(frozen=True)
 class JpegStructure:
-    """What libjpeg will do with the main image: arithmetic decoding, whole-image buffers."""
+    """The main image's frame marker (SOF0-SOF15) and where its first scan's data starts."""
 
-    arithmetic: bool
-    multi_scan: bool
+    frame: int
+    scan_data: int
+
+    @property
+    def arithmetic(self) -> bool:
+        """Tell whether the entropy coding is arithmetic (SOF9 and up), not Huffman."""
+        return self.frame >= 0xC9
+
+    @property
+    def progressive(self) -> bool:
+        """Tell whether the frame is progressive (SOF2, SOF6, SOF10, SOF14)."""
+        return self.frame in (0xC2, 0xC6, 0xCA, 0xCE)
 
 
 @dataclass(frozen=True)
@@ -276,14 +286,11 @@ def _orientation(image: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def check_decode_cost(source: Source) -> None:
+def check_decode_cost(source: Source, data: bytes) -> None:
     """Refuse a decode whose peak allocation would pass DECODE_BUDGET (after any JPEG draft)."""
     image, size = source.image, (source.width, source.height)
     if source.jpeg is not None:
-        kind = "JPEG images"
-        if source.jpeg.multi_scan:
-            kind = "progressive JPEGs with this colour sampling"
-        _check_cost(_jpeg_cost(image, size, source.jpeg), size, kind)
+        _check_jpeg_cost(image, size, source.jpeg, data)
     elif source.format == "HEIF":
         per_pixel = _HEIF_BYTES_PER_PIXEL.get(image.mode, _HEIF_OTHER_BYTES_PER_PIXEL)
         _check_cost(size[0] * size[1] * per_pixel, size, "HEIC/HEIF images")
@@ -304,14 +311,22 @@ def _check_cost(cost: float, size: tuple[int, int], kind: str) -> None:
     )
 
 
-def _jpeg_cost(image: Image.Image, size: tuple[int, int], jpeg: JpegStructure) -> float:
-    """Estimate libjpeg's peak: the drafted output, plus full-size coefficients if multi-scan."""
+def _check_jpeg_cost(
+    image: Image.Image, size: tuple[int, int], jpeg: JpegStructure, data: bytes
+) -> None:
+    """Refuse a JPEG whose drafted output, plus any whole-image coefficients, passes the budget."""
     output = image.size[0] * image.size[1] * _PIXEL_BYTES.get(image.mode, 4)
-    if not jpeg.multi_scan:
-        return output
     # A progressive or multi-scan JPEG keeps every DCT coefficient (2 bytes a sample) at full
     # size, whatever scale draft mode decodes at.
-    return output + 2 * 64 * _jpeg_blocks(image, size)
+    buffered = output + 2 * 64 * _jpeg_blocks(image, size)
+    if buffered <= DECODE_BUDGET:
+        return  # within budget either way: spare a search through the whole file
+    if jpeg.progressive:
+        _check_cost(buffered, size, "progressive JPEGs with this colour sampling")
+    elif _more_scans(jpeg, data):
+        _check_cost(buffered, size, "multi-scan JPEGs with this colour sampling")
+    else:
+        _check_cost(output, size, "JPEG images")
 
 
 def _jpeg_blocks(image: Image.Image, size: tuple[int, int]) -> int:
@@ -342,11 +357,9 @@ def _check_jpeg_length(
 
 
 def jpeg_structure(data: bytes) -> JpegStructure:
-    """Read the main image's frame type and whether it has more than one scan."""
-    pos, end, frame = 2, len(data), 0
-    while pos + 4 <= end:
-        if data[pos] != 0xFF:
-            break  # not where a marker should be: assume the expensive case
+    """Walk the markers up to the first scan; a malformed walk reads as the costly case."""
+    pos, end, frame = 2, len(data), 0xC2
+    while pos + 4 <= end and data[pos] == 0xFF:
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
@@ -358,12 +371,14 @@ def jpeg_structure(data: bytes) -> JpegStructure:
             frame = marker
         length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         if marker == 0xDA:
-            # Entropy-coded data cannot hold 0xFFDA or 0xFFD9 (every 0xFF in it is stuffed), so
-            # the first EOI ends the main image; what follows (an MPO's second picture) is not it.
-            start = pos + 2 + length
-            eoi = data.find(b"\xff\xd9", start)
-            more = data.find(b"\xff\xda", start, eoi if eoi != -1 else end) != -1
-            progressive = frame in (0xC2, 0xC6, 0xCA, 0xCE)
-            return JpegStructure(arithmetic=frame >= 0xC9, multi_scan=more or progressive)
+            return JpegStructure(frame, pos + 2 + length)
         pos += 2 + length
-    return JpegStructure(arithmetic=frame >= 0xC9, multi_scan=True)
+    return JpegStructure(frame, end)
+
+
+def _more_scans(jpeg: JpegStructure, data: bytes) -> bool:
+    """Tell whether the main image has a second scan before its EOI."""
+    # Entropy-coded data cannot hold 0xFFDA or 0xFFD9 (every 0xFF in it is stuffed), so the
+    # first EOI ends the main image; what follows (an MPO's second picture) is not part of it.
+    eoi = data.find(b"\xff\xd9", jpeg.scan_data)
+    return data.find(b"\xff\xda", jpeg.scan_data, eoi if eoi != -1 else len(data)) != -1

@@ -283,3 +283,36 @@ def test_private_photos_stay_private_and_urls_expire(make_user, token_for) -> No
         urllib.request.urlopen(short, timeout=5)  # noqa: S310 - our S3 server
     assert expired.value.code == 403
     assert rendition_url(prefix, 150, private=True) != short
+
+
+def test_tag_pages_show_only_what_the_viewer_may_see(make_user, token_for) -> None:  # type: ignore[no-untyped-def]
+    from accounts.services import graph
+
+    tag = f"t{secrets.token_hex(5)}"
+    public, private = make_user(name="pub"), make_user(name="priv", private=True)
+    fan, stranger = make_user(name="fan"), make_user(name="stranger")
+    graph.follow(follower_id=fan.id, target_id=private.id)
+    graph.approve(owner_id=private.id, requester_id=fan.id)
+    open_ids = [
+        _upload(token_for(public), _jpeg(i), caption=f"#{tag}").json()["data"]["id"]
+        for i in range(3)
+    ]
+    hidden_id = _upload(token_for(private), _jpeg(9), caption=f"#{tag} secret").json()["data"]["id"]
+
+    detail = _api("GET", f"/v1/tags/{tag.upper()}", None).json()
+    assert detail["data"] == {"name": tag, "media_count": 4}
+    anonymous = _api("GET", f"/v1/tags/{tag}/media/recent", None).json()["data"]
+    assert [m["id"] for m in anonymous] == list(reversed(open_ids))
+    as_stranger = _api("GET", f"/v1/tags/{tag}/media/recent", token_for(stranger)).json()["data"]
+    assert hidden_id not in [m["id"] for m in as_stranger]
+    as_fan = _api("GET", f"/v1/tags/{tag}/media/recent", token_for(fan)).json()["data"]
+    assert [m["id"] for m in as_fan][0] == hidden_id
+    first = _api("GET", f"/v1/tags/{tag}/media/recent", None, count="2").json()
+    assert [m["id"] for m in first["data"]] == [open_ids[2], open_ids[1]]
+    cursor = first["pagination"]["next_max_tag_id"]
+    rest = _api("GET", f"/v1/tags/{tag}/media/recent", None, max_tag_id=cursor).json()["data"]
+    assert [m["id"] for m in rest] == [open_ids[0]]
+    found = _api("GET", "/v1/tags/search", None, q=tag[:6]).json()["data"]
+    assert {"name": tag, "media_count": 4} in found
+    assert _api("GET", "/v1/tags/no-such$tag", None).status_code == 400
+    assert _api("GET", f"/v1/tags/{tag}zz", None).status_code == 404

@@ -77,3 +77,21 @@ def test_upload_page_refuses_bad_files_and_strangers(make_user) -> None:  # type
     anonymous = Client().get("/upload/")
     assert anonymous.status_code == 302
     assert anonymous["Location"].startswith("/accounts/login/")
+
+
+def test_tag_page_lists_visible_photos(make_user) -> None:  # type: ignore[no-untyped-def]
+    import secrets
+
+    from photos.services.upload import photo_create
+    from photos.shortcodes import shortcode
+
+    tag = f"web{secrets.token_hex(4)}"
+    alice = make_user(name="alice")
+    secret = make_user(name="secret", private=True)
+    shown = photo_create(user_id=alice.id, data=_jpeg(), caption=f"#{tag}")
+    hidden = photo_create(user_id=secret.id, data=_jpeg(), caption=f"#{tag}")
+    page = Client().get(f"/tags/{tag}/").content.decode()
+    assert f'href="/p/{shortcode(shown.photo_id)}/"' in page
+    assert f'href="/p/{shortcode(hidden.photo_id)}/"' not in page
+    assert "2 posts" in page
+    assert Client().get(f"/tags/{tag}/?max_tag_id=abc").status_code == 404
