@@ -5,7 +5,7 @@ from accounts.pages import urls as graph_pages
 from instaclone.api.site import api
 from instaclone.views import healthz, home
 from photos import web as photos_web
-from photos.views import permalink, permalink_action, tag_page
+from photos.views import media_file, permalink, permalink_action, tag_page
 
 urlpatterns = [
     path("", home, name="home"),
@@ -18,6 +18,7 @@ urlpatterns = [
     path("p/<str:code>/", permalink, name="permalink"),
     path("p/<str:code>/act/", permalink_action, name="permalink_action"),
     path("tags/<str:name>/", tag_page, name="tag"),
+    path("media/<path:key>", media_file, name="media_file"),
     path("upload/", photos_web.upload, name="upload"),
     path("upload/post/", photos_web.upload_post, name="upload_post"),
     path("<str:username>/", photos_web.profile, name="profile"),

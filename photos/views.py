@@ -6,7 +6,9 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
 from django.http import (
+    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -20,7 +22,7 @@ from photos.selectors import media as media_reads
 from photos.selectors.tags import tag_get, tag_photos_page
 from photos.services import comments, likes
 from photos.shortcodes import photo_id_from, shortcode
-from photos.storage import rendition_url
+from photos.storage import rendition_url, signed_key_valid
 from photos.text import TextInvalid
 
 TWEET_INTENT = "https://twitter.com/intent/tweet"
@@ -106,3 +108,15 @@ def tag_page(request: HttpRequest, name: str) -> HttpResponse:
     more = cursor if len(shown) == TAG_PAGE_SIZE else None
     context = {"name": name.lower(), "tag": tag, "grid": grid, "next_max_tag_id": more}
     return render(request, "photos/tag.html", context)
+
+
+@require_GET
+def media_file(request: HttpRequest, key: str) -> FileResponse:
+    """Serve a rendition from the file system store to a holder of a valid signed URL."""
+    if not signed_key_valid(key, request.GET.get("e", ""), request.GET.get("s", "")):
+        raise Http404("no such file")
+    try:
+        handle = default_storage.open(key)
+    except FileNotFoundError as exc:
+        raise Http404("no such file") from exc
+    return FileResponse(handle, content_type="image/jpeg")

@@ -56,6 +56,7 @@ class JpegStructure:
 
     frame: int
     scan_data: int
+    walked: bool = True  # False when the markers could not be followed up to the first scan
 
     @property
     def arithmetic(self) -> bool:
@@ -321,7 +322,7 @@ def _check_jpeg_cost(
     buffered = output + 2 * 64 * _jpeg_blocks(image, size)
     if buffered <= DECODE_BUDGET:
         return  # within budget either way: spare a search through the whole file
-    if jpeg.progressive:
+    if jpeg.progressive or not jpeg.walked:
         _check_cost(buffered, size, "progressive JPEGs with this colour sampling")
     elif _more_scans(jpeg, data):
         _check_cost(buffered, size, "multi-scan JPEGs with this colour sampling")
@@ -358,7 +359,7 @@ def _check_jpeg_length(
 
 def jpeg_structure(data: bytes) -> JpegStructure:
     """Walk the markers up to the first scan; a malformed walk reads as the costly case."""
-    pos, end, frame = 2, len(data), 0xC2
+    pos, end, frame = 2, len(data), 0
     while pos + 4 <= end and data[pos] == 0xFF:
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
@@ -373,7 +374,7 @@ def jpeg_structure(data: bytes) -> JpegStructure:
         if marker == 0xDA:
             return JpegStructure(frame, pos + 2 + length)
         pos += 2 + length
-    return JpegStructure(frame, end)
+    return JpegStructure(frame, end, walked=False)
 
 
 def _more_scans(jpeg: JpegStructure, data: bytes) -> bool:

@@ -316,3 +316,30 @@ def test_tag_pages_show_only_what_the_viewer_may_see(make_user, token_for) -> No
     assert {"name": tag, "media_count": 4} in found
     assert _api("GET", "/v1/tags/no-such$tag", None).status_code == 400
     assert _api("GET", f"/v1/tags/{tag}zz", None).status_code == 404
+
+
+def test_a_hundred_uploads_each_retried_five_times_make_a_hundred_photos(
+    make_user, token_for
+) -> None:  # type: ignore[no-untyped-def]
+    alice = make_user(name="alice")
+    token = token_for(alice)
+    statuses = []
+    ids: dict[str, set[str]] = {}
+    for n in range(100):
+        data = _jpeg(n % 250 + 1, size=(200, 200))
+        for _ in range(5):
+            answer = _upload(token, data, key=f"upload-{n}", caption=f"number {n}")
+            statuses.append(answer.status_code)
+            ids.setdefault(f"upload-{n}", set()).add(answer.json()["data"]["id"])
+    assert set(statuses) == {200}
+    assert all(len(seen) == 1 for seen in ids.values())
+    assert len({next(iter(seen)) for seen in ids.values()}) == 100
+    with user_shard(alice.id):
+        prefixes = list(Photo.objects.filter(user_id=alice.id).values_list("media_key", flat=True))
+    assert len(prefixes) == 100
+    assert user_counts(user_id=alice.id)["media"] == 100
+    # One set of objects per photo: each prefix holds exactly its three renditions.
+    for prefix in prefixes[:5]:
+        folder, stem = prefix.rsplit("/", 1)
+        _, files = default_storage.listdir(folder)
+        assert sorted(files) == sorted(f"{stem}_{size}.jpg" for size in (640, 320, 150))

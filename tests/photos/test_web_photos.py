@@ -95,3 +95,37 @@ def test_tag_page_lists_visible_photos(make_user) -> None:  # type: ignore[no-un
     assert f'href="/p/{shortcode(hidden.photo_id)}/"' not in page
     assert "2 posts" in page
     assert Client().get(f"/tags/{tag}/?max_tag_id=abc").status_code == 404
+
+
+def test_file_system_store_serves_renditions_only_behind_signed_urls(make_user, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from django.test import override_settings
+
+    from photos.services.upload import photo_create
+    from photos.storage import media_prefix, rendition_url
+
+    alice = make_user(name="alice", private=True)
+    local = {
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=local):
+        posted = photo_create(user_id=alice.id, data=_jpeg())
+        prefix = media_prefix(posted.photo_id)
+        url = rendition_url(prefix, 150, private=True)
+        assert url.startswith(f"/media/{prefix}_150.jpg?e=")
+        served = Client().get(url)
+        assert served.status_code == 200
+        assert served["Content-Type"] == "image/jpeg"
+        unsigned = Client().get(f"/media/{prefix}_150.jpg")
+        assert unsigned.status_code == 404
+        forged = Client().get(url[:-4] + "0000")
+        assert forged.status_code == 404
+        expired = url.split("?")[0] + "?e=1&s=" + url.rsplit("s=", 1)[1]
+        assert Client().get(expired).status_code == 404
+        assert Client().get("/media/../../etc/passwd?e=9999999999&s=x").status_code == 404
+        from photos.services.comments import photo_delete
+
+        photo_delete(user_id=alice.id, photo_id=posted.photo_id)
