@@ -35,7 +35,7 @@ test: bootstrap
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$rc
 
 bench: bootstrap
-	@$(VPY) deploy/stack.py up --profile test --data-only
+	@$(VPY) deploy/stack.py up --profile test
 	@eval "$$($(VPY) deploy/stack.py env --profile test)" && $(VPY) -m tests.bench $(BENCH_ARGS)
 
 lint: bootstrap

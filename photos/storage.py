@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -37,17 +39,26 @@ def rendition_key(prefix: str, size: int) -> str:
     return f"{prefix}_{size}.jpg"
 
 
+def _save(key: str, data: bytes) -> str:
+    if not hasattr(default_storage, "bucket") and default_storage.exists(key):
+        # The file system would save beside it under another name; replace it instead.
+        default_storage.delete(key)
+    return str(default_storage.save(key, ContentFile(data)))
+
+
+@functools.cache
+def _uploads() -> ThreadPoolExecutor:
+    """Return this process's pool for storing a photo's renditions side by side."""
+    return ThreadPoolExecutor(max_workers=len(SIZES), thread_name_prefix="rendition-put")
+
+
 def renditions_save(prefix: str, renditions: Iterable[tuple[int, bytes]]) -> list[str]:
-    """Store (size, JPEG bytes) renditions under a prefix, replacing what is there."""
-    keys = []
-    for size, data in renditions:
-        key = rendition_key(prefix, size)
-        if not hasattr(default_storage, "bucket") and default_storage.exists(key):
-            # The file system would save beside it under another name; replace it instead.
-            default_storage.delete(key)
-        default_storage.save(key, ContentFile(data))
-        keys.append(key)
-    return keys
+    """Store (size, JPEG bytes) renditions under a prefix at once, replacing what is there."""
+    futures = [
+        _uploads().submit(_save, rendition_key(prefix, size), data) for size, data in renditions
+    ]
+    # Every put finishes (or fails) before this returns, so a failure can clean up after all.
+    return [future.result() for future in futures]
 
 
 def renditions_delete(prefix: str) -> None:

@@ -183,6 +183,9 @@ if S3_ENDPOINT_URL != "none":
         s3={"addressing_style": "path"},
     )
 
+# Photos up to the upload cap stay in memory instead of a temporary file on disk.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 26 * 1024 * 1024)
+
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "instaclone" / "static"]
 STATIC_ROOT = env_str("STATIC_ROOT", str(BASE_DIR / ".run" / "static"))

@@ -22,6 +22,7 @@ BENCHMARKS = {
     "map": "tests.bench.bench_map",
     "shards": "tests.bench.bench_shards",
     "pipeline": "tests.bench.bench_pipeline",
+    "upload": "tests.bench.bench_upload",
 }
 
 

@@ -12,6 +12,7 @@ its peak resident memory is read from the kernel's high-water mark, reset before
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -158,6 +159,11 @@ def _deflated_zeros(size: int) -> bytes:
     whole, rest = divmod(size, MiB)
     parts = [squeeze.compress(zeros) for _ in range(whole)]
     return b"".join(parts) + squeeze.compress(zeros[:rest]) + squeeze.flush()
+
+
+def _rgba_zeros_png(side: int) -> Callable[[], bytes]:
+    """Return a maker of a transparent black RGBA PNG ``side`` pixels square."""
+    return lambda: _png(side, side, _deflated_zeros(side * (1 + side * 4)), colour=6)
 
 
 def _png_16_bit(colour: int, pixel: Callable[[int, int], bytes]) -> bytes:
@@ -330,7 +336,8 @@ def _png_idat_flood() -> bytes:
         if data[pos + 4 : pos + 8] == b"IDAT":
             idat += data[pos + 8 : pos + 8 + length]
         pos += 12 + length
-    flood = b"".join(_png_chunk(b"IDAT", idat[i : i + 1]) for i in range(len(idat)))
+    one_byte_chunks = [_png_chunk(b"IDAT", bytes((value,))) for value in range(256)]
+    flood = b"".join(one_byte_chunks[value] for value in idat)
     return data[:PNG_AFTER_IHDR] + flood + _png_chunk(b"IEND", b"")
 
 
@@ -481,13 +488,15 @@ _add(
     "A JPEG 0 pixels high (legal only with a DNL marker).",
     lambda: _jpeg_declaring(16, 0),
 )
-_add(
-    "png_36_megapixels_of_zeros",
-    "bomb",
-    ACCEPTED,
-    "6000x6000 RGBA (36 MP, under the cap) from 140 KB: 144 MB decoded, yet within budget.",
-    lambda: _png(6000, 6000, _deflated_zeros(6000 * (1 + 6000 * 4)), colour=6),
-)
+for _side in (5000, 7000):
+    _add(
+        f"png_rgba_{_side}x{_side}_of_zeros",
+        "bomb",
+        ACCEPTED,
+        f"{_side}x{_side} RGBA ({_side**2 // 10**6} MP, under the cap) deflated to under 200 KB: "
+        f"{_side**2 * 4 // MiB} MB decoded.",
+        _rgba_zeros_png(_side),
+    )
 
 # -- polyglots: valid images that are also something else --------------------------------------
 
@@ -905,7 +914,8 @@ def run_case(case: Case) -> dict[str, object]:
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     resource.setrlimit(resource.RLIMIT_AS, (vm_size + MEMORY_LIMIT, hard))
     signal.setitimer(signal.ITIMER_REAL, 10 * TIME_LIMIT)
-    result: dict[str, object] = {"name": case.name, "bytes": len(data)}
+    digest = hashlib.sha256(data).hexdigest()
+    result: dict[str, object] = {"name": case.name, "bytes": len(data), "sha256": digest}
     started = time.monotonic()
     try:
         processed = process_image(data, crop=case.crop)
