@@ -3,18 +3,23 @@
 Decisions others rely on:
 
 - Validation reads signatures and headers only: bytes, format (by content, never by name),
-  pixels, frames, and what the decode would allocate (DECODE_BUDGET, so no file makes the
-  process grow past 256 MB; WebP and HEIC reach that sooner than JPEG, hence lower limits).
+  pixels, frames, floods of segments, chunks, blocks or scans (malformed: "corrupt"), and what
+  the decode would allocate (DECODE_BUDGET, so no file makes the process grow past 256 MB;
+  WebP, HEIC and 4:4:4 progressive JPEG reach it sooner, hence lower effective pixel limits).
+- Only the first frame of an animation is used; an animation over MAX_FRAMES is refused.
 - The crop box is in the pixels of the upright image (EXIF orientation applied), as a client
   shows it; ``source_width``/``source_height`` are upright too.
 - Images smaller than 640 are upscaled, as Instagram did; only a client's crop box has a
   minimum (150 px).
 - Renditions carry no metadata: EXIF, GPS, XMP, ICC and comments are dropped after the colours
-  are converted to sRGB.
+  are converted to sRGB through the source's ICC profile.
+- Safe to call from several threads: Pillow's process-wide pixel limit is only changed under a
+  lock, around header parsing.
 """
 
+from photos.images.headers import sniff_format
 from photos.images.pipeline import RENDITIONS, Processed, Rendition, process_image
-from photos.images.probe import MAX_FRAMES, sniff_format
+from photos.images.probe import MAX_FRAMES
 from photos.images.rejections import REJECTION_CODES, ImageRejected
 
 __all__ = [

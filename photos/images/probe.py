@@ -15,7 +15,14 @@ from io import BytesIO
 
 from PIL import ExifTags, Image, ImageFile
 
-from photos.images.rejections import ImageRejected, megabytes, megapixels
+from photos.images.headers import (
+    JpegStructure,
+    check_png_chunks,
+    gif_frames,
+    jpeg_structure,
+    sniff_format,
+)
+from photos.images.rejections import ImageRejected, animation_too_long, megabytes, megapixels
 
 LABELS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF", "HEIF": "HEIC/HEIF"}
 MAX_FRAMES = 1000
@@ -45,28 +52,7 @@ _PIXEL_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16
 _WEBP_BYTES_PER_PIXEL = 17
 _HEIF_BYTES_PER_PIXEL = {"RGB": 8}
 _HEIF_OTHER_BYTES_PER_PIXEL = 9
-_HEVC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
-_HEIF_BRANDS = frozenset({b"mif1", b"msf1", b"mif2"})
 _PILLOW_GLOBALS = threading.Lock()
-
-
-@dataclass(frozen=True)
-class JpegStructure:
-    """The main image's frame marker (SOF0-SOF15) and where its first scan's data starts."""
-
-    frame: int
-    scan_data: int
-    walked: bool = True  # False when the markers could not be followed up to the first scan
-
-    @property
-    def arithmetic(self) -> bool:
-        """Tell whether the entropy coding is arithmetic (SOF9 and up), not Huffman."""
-        return self.frame >= 0xC9
-
-    @property
-    def progressive(self) -> bool:
-        """Tell whether the frame is progressive (SOF2, SOF6, SOF10, SOF14)."""
-        return self.frame in (0xC2, 0xC6, 0xCA, 0xCE)
 
 
 @dataclass(frozen=True)
@@ -88,31 +74,6 @@ class Source:
         return self.width, self.height
 
 
-def sniff_format(data: bytes) -> str | None:
-    """Return the allowed format ``data`` starts like, by its signature, or None."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "GIF"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WEBP"
-    if data[4:8] == b"ftyp" and _is_hevc_heif(data):
-        return "HEIF"
-    return None
-
-
-def _is_hevc_heif(data: bytes) -> bool:
-    """Tell whether the ftyp box names an HEVC-coded HEIF (AVIF and others are not accepted)."""
-    box_size = min(int.from_bytes(data[:4], "big"), 4096)
-    major = data[8:12]
-    compatible = {data[i : i + 4] for i in range(16, box_size - 3, 4)}
-    if major in _HEVC_BRANDS:
-        return True
-    return major in _HEIF_BRANDS and bool(compatible & _HEVC_BRANDS)
-
-
 def open_source(data: bytes, *, max_bytes: int, max_pixels: int) -> Source:
     """Open ``data`` lazily after the byte, format, pixel and frame checks; raise ImageRejected."""
     if not data:
@@ -128,14 +89,17 @@ def open_source(data: bytes, *, max_bytes: int, max_pixels: int) -> Source:
             "unsupported_format",
             "The file is not a JPEG, PNG, WebP, GIF or HEIC/HEIF image, whatever its name says.",
         )
+    # Before Pillow sees the file: its parsers keep a Python object per JPEG segment or PNG
+    # chunk, and libwebp's decoder, canvases included, is built while opening.
+    jpeg = jpeg_structure(data) if fmt == "JPEG" else None
+    if fmt == "PNG":
+        check_png_chunks(data, MAX_FRAMES)
     if fmt == "WEBP":
-        # Pillow builds libwebp's decoder, canvases included, while opening: size it up first.
         _check_webp_header(data, max_pixels)
     image = _open(data, fmt, max_pixels)
     try:
         width, height = image.size
         _check_pixels(width, height, max_pixels)
-        jpeg = jpeg_structure(data) if fmt == "JPEG" else None
         if jpeg is not None:
             _check_jpeg_length(image, (width, height), data, jpeg)
         _check_frames(data, fmt, image)
@@ -236,62 +200,28 @@ def _check_frames(data: bytes, fmt: str, image: Image.Image) -> None:
     """Refuse animation floods; only the first frame is used, but a flood is hostile."""
     if fmt == "JPEG":
         return  # an MPO's extra pictures (depth, gain maps) are never animations
-    frames = _gif_frames(data, MAX_FRAMES) if fmt == "GIF" else getattr(image, "n_frames", 1)
+    frames = gif_frames(data, MAX_FRAMES) if fmt == "GIF" else getattr(image, "n_frames", 1)
     if frames > MAX_FRAMES:
-        raise ImageRejected(
-            "animation_too_long",
-            f"The animation has more than {MAX_FRAMES:,} frames; the limit is {MAX_FRAMES:,} "
-            "(only the first frame is posted).",
-        )
-
-
-def _gif_frames(data: bytes, limit: int) -> int:
-    """Count a GIF's image descriptors, stopping past ``limit`` or at anything malformed."""
-    # Pillow counts frames by seeking, which decodes every frame: far too slow for a flood.
-    pos, frames, end = 13, 0, len(data)
-    if end > 10 and data[10] & 0x80:
-        pos += 3 << ((data[10] & 7) + 1)
-    while pos < end and frames <= limit:
-        block = data[pos]
-        if block == 0x2C:  # image descriptor: 9 bytes, a local palette, the LZW code size
-            frames += 1
-            if pos + 10 > end:
-                break
-            flags = data[pos + 9]
-            pos += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0) + 1
-            pos = _skip_sub_blocks(data, pos)
-        elif block == 0x21:  # extension: label, then sub-blocks
-            pos = _skip_sub_blocks(data, pos + 2)
-        else:  # the trailer, or garbage Pillow will judge when it decodes the first frame
-            break
-    return frames
-
-
-def _skip_sub_blocks(data: bytes, pos: int) -> int:
-    """Return the position after the run of length-prefixed sub-blocks at ``pos``."""
-    end = len(data)
-    while pos < end:
-        size = data[pos]
-        pos += 1 + size
-        if size == 0:
-            break
-    return pos
+        raise animation_too_long(MAX_FRAMES)
 
 
 def _orientation(image: Image.Image) -> int:
     """Return the EXIF (or XMP) orientation 1-8; an unreadable or odd one counts as 1."""
     try:
-        value = image.getexif().get(ExifTags.Base.Orientation, 1)
+        # The base class reads EXIF and XMP from the headers only; PNG's override decodes the
+        # whole image first (looking for an eXIf chunk after the pixels), before any budget
+        # check, and a failure there would be swallowed here.
+        value = Image.Image.getexif(image).get(ExifTags.Base.Orientation, 1)
     except DECODE_ERRORS:
         return 1  # the metadata is thrown away anyway; a broken block must not cost the photo
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def check_decode_cost(source: Source, data: bytes) -> None:
+def check_decode_cost(source: Source) -> None:
     """Refuse a decode whose peak allocation would pass DECODE_BUDGET (after any JPEG draft)."""
     image, size = source.image, (source.width, source.height)
     if source.jpeg is not None:
-        _check_jpeg_cost(image, size, source.jpeg, data)
+        _check_jpeg_cost(image, size, source.jpeg)
     elif source.format == "HEIF":
         per_pixel = _HEIF_BYTES_PER_PIXEL.get(image.mode, _HEIF_OTHER_BYTES_PER_PIXEL)
         _check_cost(size[0] * size[1] * per_pixel, size, "HEIC/HEIF images")
@@ -312,22 +242,16 @@ def _check_cost(cost: float, size: tuple[int, int], kind: str) -> None:
     )
 
 
-def _check_jpeg_cost(
-    image: Image.Image, size: tuple[int, int], jpeg: JpegStructure, data: bytes
-) -> None:
+def _check_jpeg_cost(image: Image.Image, size: tuple[int, int], jpeg: JpegStructure) -> None:
     """Refuse a JPEG whose drafted output, plus any whole-image coefficients, passes the budget."""
     output = image.size[0] * image.size[1] * _PIXEL_BYTES.get(image.mode, 4)
+    if not jpeg.buffered:
+        _check_cost(output, size, "JPEG images")
+        return
     # A progressive or multi-scan JPEG keeps every DCT coefficient (2 bytes a sample) at full
     # size, whatever scale draft mode decodes at.
     buffered = output + 2 * 64 * _jpeg_blocks(image, size)
-    if buffered <= DECODE_BUDGET:
-        return  # within budget either way: spare a search through the whole file
-    if jpeg.progressive or not jpeg.walked:
-        _check_cost(buffered, size, "progressive JPEGs with this colour sampling")
-    elif _more_scans(jpeg, data):
-        _check_cost(buffered, size, "multi-scan JPEGs with this colour sampling")
-    else:
-        _check_cost(output, size, "JPEG images")
+    _check_cost(buffered, size, "progressive JPEGs with this colour sampling")
 
 
 def _jpeg_blocks(image: Image.Image, size: tuple[int, int]) -> int:
@@ -355,31 +279,3 @@ def _check_jpeg_length(
             f"The JPEG file is too short for the {size[0]}×{size[1]} pixels it declares; "
             "it is damaged or incomplete.",
         )
-
-
-def jpeg_structure(data: bytes) -> JpegStructure:
-    """Walk the markers up to the first scan; a malformed walk reads as the costly case."""
-    pos, end, frame = 2, len(data), 0
-    while pos + 4 <= end and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
-            pos += 2
-            continue
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            frame = marker
-        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-        if marker == 0xDA:
-            return JpegStructure(frame, pos + 2 + length)
-        pos += 2 + length
-    return JpegStructure(frame, end, walked=False)
-
-
-def _more_scans(jpeg: JpegStructure, data: bytes) -> bool:
-    """Tell whether the main image has a second scan before its EOI."""
-    # Entropy-coded data cannot hold 0xFFDA or 0xFFD9 (every 0xFF in it is stuffed), so the
-    # first EOI ends the main image; what follows (an MPO's second picture) is not part of it.
-    eoi = data.find(b"\xff\xd9", jpeg.scan_data)
-    return data.find(b"\xff\xda", jpeg.scan_data, eoi if eoi != -1 else len(data)) != -1

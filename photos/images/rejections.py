@@ -32,6 +32,15 @@ class ImageRejected(ValueError):
         return f"ImageRejected({self.code!r}, {self.message!r})"
 
 
+def animation_too_long(limit: int) -> ImageRejected:
+    """Return the rejection of an animation of more than ``limit`` frames."""
+    return ImageRejected(
+        "animation_too_long",
+        f"The animation has more than {limit:,} frames; the limit is {limit:,} "
+        "(only the first frame is posted).",
+    )
+
+
 def megapixels(pixels: float) -> str:
     """Format a pixel count as megapixels for a message ("12.0 megapixels")."""
     return f"{pixels / 1_000_000:.1f} megapixels"

@@ -697,6 +697,63 @@ def test_jpeg_too_short_for_its_declared_size_is_corrupt() -> None:
     assert error.code == "corrupt"
 
 
+def test_a_progressive_scan_flood_is_refused_before_decoding() -> None:
+    # libjpeg decodes every repeated scan in full: 57 KB can cost seconds.
+    data = encode(Image.new("RGB", (1024, 1024), BLUE), "JPEG", progressive=True)
+    eoi = data.rindex(b"\xff\xd9")
+    last_scan = data.rindex(b"\xff\xda", 0, eoi)
+    bomb = data[:eoi] + data[last_scan:eoi] * 200 + b"\xff\xd9"
+
+    error = rejected(bomb)
+
+    assert error.code == "corrupt"
+    assert "scans; encoders write at most 100" in error.message
+
+
+def test_a_jpeg_segment_flood_is_refused_before_pillow_parses_it() -> None:
+    data = encode(photo(), "JPEG")
+    flood = data[:2] + b"\xff\xfe\x00\x02" * 100_000 + data[2:]
+
+    error = rejected(flood)
+
+    assert error.code == "corrupt"
+    assert error.message == (
+        "The file is malformed: more than 1,000 JPEG segments before the image."
+    )
+
+
+def test_a_png_chunk_flood_is_refused_before_pillow_parses_it() -> None:
+    data = encode(photo(), "PNG")
+    text = b"tEXt" + b"a\x00b"
+    chunk = struct.pack(">I", 3) + text + struct.pack(">I", zlib.crc32(text))
+    flood = data[:33] + chunk * 100_000 + data[33:]  # after the 8-byte signature and IHDR
+
+    error = rejected(flood)
+
+    assert error.code == "corrupt"
+    assert "the PNG is cut into more than" in error.message
+
+
+def test_a_gif_sub_block_flood_is_refused() -> None:
+    screen = b"GIF89a" + struct.pack("<HHBBB", 4, 4, 0x80, 0, 0) + bytes([*RED, *BLUE])
+    descriptor = b"\x2c" + struct.pack("<HHHHB", 0, 0, 4, 4, 0) + b"\x02"
+    flood = screen + descriptor + b"\x01\x00" * 200_000 + b"\x00;"
+
+    error = rejected(flood)
+
+    assert error.code == "corrupt"
+    assert "more blocks than its size explains" in error.message
+
+
+def test_a_png_whose_pixels_do_not_inflate_is_corrupt_not_blank() -> None:
+    # Reading the orientation must not decode (and swallow the failure of) the pixels.
+    data = bytearray(encode(Image.new("RGB", (8, 8), RED), "PNG"))
+    idat = data.index(b"IDAT") + 4
+    data[idat : idat + 4] = b"junk"
+
+    assert rejected(bytes(data)).code == "corrupt"
+
+
 def _gif_frames(count: int) -> bytes:
     frames = [Image.new("P", (4, 4), i % 2) for i in range(count)]
     for frame in frames:
