@@ -9,7 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connections
 
+from instaclone.sharding.connections import use_shard
 from instaclone.sharding.schemas import id_functions_sql
+from photos.models import Photo
 
 
 def _sharded_history() -> str:
@@ -75,12 +77,10 @@ def test_schema_command_is_idempotent_and_resumes_after_a_failure(django_db_bloc
         call_command("shards", "migrate", stdout=out)
         assert set(_progress(out.getvalue()).values()) == {"up to date"}
 
-        with connections["shards_0"].cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO shard_0005.photos_photo (user_id, caption) VALUES (5, '') RETURNING id"
-            )
-            new_id = cursor.fetchone()[0]
-            cursor.execute("DELETE FROM shard_0005.photos_photo WHERE id = %s", [new_id])
+        with use_shard(5):
+            photo = Photo.objects.create(user_id=5)
+            new_id = photo.id
+            photo.delete()
         assert (new_id >> 10) & 8191 == 5
 
 
