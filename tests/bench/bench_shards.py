@@ -50,8 +50,9 @@ def _insert(shard: int, count: int, first_index: int) -> list[int]:
     alias = current_topology().server_for_shard(shard)
     with connections[alias].cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {schema_name(shard)}.photos_photo (user_id, caption) "
-            "SELECT %s + %s * g, 'bench photo ' || g "
+            f"INSERT INTO {schema_name(shard)}.photos_photo (user_id, caption, filter_name, "
+            "media_key, tags, mentions, location_name, like_count, comment_count) "
+            "SELECT %s + %s * g, 'bench photo ' || g, 'Normal', '', '{}', '{}', '', 0, 0 "
             "FROM generate_series(%s::bigint, %s::bigint) AS g "
             "RETURNING id",
             [shard, shards, USER_OFFSET + first_index, USER_OFFSET + first_index + count - 1],
