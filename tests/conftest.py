@@ -134,3 +134,34 @@ def _frozen(pid: int) -> Iterator[None]:
 def frozen() -> Callable[[int], AbstractContextManager[None]]:
     """Return a context manager that freezes a server process (SIGSTOP) while it runs."""
     return _frozen
+
+
+@pytest.fixture
+def token_for(live_db) -> Iterator[Callable[..., str]]:  # type: ignore[no-untyped-def]
+    """Issue real OAuth access tokens for users; the test's client app goes away after it."""
+    import secrets
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from oauth2_provider.models import AccessToken, Application
+
+    app = Application.objects.create(
+        name=f"test-{secrets.token_hex(4)}",
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_PASSWORD,
+    )
+
+    def issue(user: User, scope: str = "basic comments relationships likes") -> str:
+        token = secrets.token_urlsafe(24)
+        AccessToken.objects.create(
+            user=user,
+            application=app,
+            token=token,
+            scope=scope,
+            expires=timezone.now() + timedelta(hours=1),
+        )
+        return token
+
+    yield issue
+    AccessToken.objects.filter(application=app).delete()
+    app.delete()

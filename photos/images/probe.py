@@ -29,6 +29,10 @@ MAX_FRAMES = 1000
 # What one decode may allocate; the rest of the pipeline works on images of about 1 megapixel,
 # so the process stays under 256 MB for any file (tests/photos/test_images.py measures it).
 DECODE_BUDGET = 208 * 1024 * 1024
+# PNG and GIF are lossless: past 24 MP no real photo fits under the 25 MB byte cap, while a
+# zero-filled one deflates to kilobytes and still costs a second of decoding.
+LOSSLESS_MAX_PIXELS = 24_000_000
+LOSSLESS_FORMATS = frozenset({"PNG", "GIF"})
 # What Pillow and its plugins raise on malformed input: header parsers fail with struct.error,
 # IndexError or KeyError as often as with the SyntaxError/OSError they are meant to raise.
 DECODE_ERRORS: tuple[type[Exception], ...] = (
@@ -91,6 +95,8 @@ def open_source(data: bytes, *, max_bytes: int, max_pixels: int) -> Source:
         )
     # Before Pillow sees the file: its parsers keep a Python object per JPEG segment or PNG
     # chunk, and libwebp's decoder, canvases included, is built while opening.
+    if fmt in LOSSLESS_FORMATS:
+        max_pixels = min(max_pixels, LOSSLESS_MAX_PIXELS)
     jpeg = jpeg_structure(data) if fmt == "JPEG" else None
     if fmt == "PNG":
         check_png_chunks(data, MAX_FRAMES)

@@ -2,45 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable, Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.test import Client, override_settings
-from django.utils import timezone
-from oauth2_provider.models import AccessToken, Application
 
 from accounts.models import User
 from accounts.selectors.graph import user_counts
 from accounts.services import graph
-
-
-@pytest.fixture
-def token_for(live_db) -> Iterator[Callable[..., str]]:  # type: ignore[no-untyped-def]
-    """Issue real access tokens for users; the test's app goes away after the test."""
-    app = Application.objects.create(
-        name=f"test-{secrets.token_hex(4)}",
-        client_type=Application.CLIENT_CONFIDENTIAL,
-        authorization_grant_type=Application.GRANT_PASSWORD,
-    )
-
-    def issue(user: User, scope: str = "basic comments relationships likes") -> str:
-        token = secrets.token_urlsafe(24)
-        AccessToken.objects.create(
-            user=user,
-            application=app,
-            token=token,
-            scope=scope,
-            expires=timezone.now() + timedelta(hours=1),
-        )
-        return token
-
-    yield issue
-    AccessToken.objects.filter(application=app).delete()
-    app.delete()
 
 
 def _get(path: str, token: str | None = None, **params: Any) -> Any:

@@ -492,11 +492,18 @@ for _side in (5000, 7000):
     _add(
         f"png_rgba_{_side}x{_side}_of_zeros",
         "bomb",
-        ACCEPTED,
-        f"{_side}x{_side} RGBA ({_side**2 // 10**6} MP, under the cap) deflated to under 200 KB: "
-        f"{_side**2 * 4 // MiB} MB decoded.",
+        "too_many_pixels",
+        f"{_side}x{_side} RGBA ({_side**2 // 10**6} MP, over the 24 MP cap for lossless formats) "
+        f"deflated to under 200 KB: {_side**2 * 4 // MiB} MB decoded.",
         _rgba_zeros_png(_side),
     )
+_add(
+    "png_rgba_4000x4000_of_zeros",
+    "bomb",
+    ACCEPTED,
+    "4000x4000 RGBA (16 MP, under the lossless cap) deflated to kilobytes: 61 MB decoded.",
+    _rgba_zeros_png(4000),
+)
 
 # -- polyglots: valid images that are also something else --------------------------------------
 

@@ -657,7 +657,9 @@ def test_a_small_file_declaring_huge_dimensions_is_refused_quickly(
         error = rejected(data)
 
     assert error.code == "too_many_pixels"
-    assert "the limit is 50.0 megapixels" in error.message or "that is the limit" in error.message
+    # PNG and GIF are held to the lower lossless cap.
+    cap = "24.0" if make in (_png_declaring, _gif_declaring) else "50.0"
+    assert f"the limit is {cap} megapixels" in error.message or "that is the limit" in error.message
     assert Image.MAX_IMAGE_PIXELS == limit  # the call's own limit is put back
 
 
@@ -807,8 +809,10 @@ def _bombs() -> dict[str, tuple[Callable[[], bytes], str]]:
         return lambda: encode(Image.new(mode, size), fmt, **params)
 
     return {
-        "png-rgba-49mp": (flat("RGBA", (7000, 7000), "PNG", compress_level=1), "ok"),
-        "png-palette-49mp": (flat("P", (7000, 7000), "PNG", compress_level=1), "ok"),
+        # Lossless formats stop at 24 MP: the largest that pass are what must fit the budget.
+        "png-rgba-24mp": (flat("RGBA", (6000, 4000), "PNG", compress_level=1), "ok"),
+        "png-palette-24mp": (flat("P", (6000, 4000), "PNG", compress_level=1), "ok"),
+        "png-rgba-49mp": (flat("RGBA", (7000, 7000), "PNG", compress_level=1), "too_many_pixels"),
         "jpeg-progressive-420-49mp": (
             flat("RGB", (7000, 7000), "JPEG", progressive=True, quality=50),
             "ok",
@@ -856,3 +860,10 @@ def test_megapixel_formatting_of_the_budget_message_is_exact() -> None:
         f"{208 * MB / 17 / 1e6:.1f} megapixels to fit in memory."
     )
     assert math.isclose(208 * MB / 17 / 1e6, 12.8, abs_tol=0.05)
+
+
+def test_lossless_formats_have_a_lower_pixel_cap() -> None:
+    png = Image.new("RGB", (5000, 5000), BLUE)
+    error = rejected(encode(png, "PNG", compress_level=1))
+    assert error.code == "too_many_pixels"
+    assert error.message == "The image has 25.0 megapixels; the limit is 24.0 megapixels."

@@ -8,15 +8,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
 from django.test import Client
-from django.utils import timezone
-from oauth2_provider.models import AccessToken, Application
 from PIL import Image
 
 from accounts.selectors.graph import user_counts
@@ -25,31 +21,6 @@ from instaclone.sharding.idmap import photo_owner
 from photos.models import Liked, Photo, Tag, TagMedia
 from photos.shortcodes import shortcode
 from photos.storage import rendition_key
-
-
-@pytest.fixture
-def token_for(live_db) -> Iterator[Callable[..., str]]:  # type: ignore[no-untyped-def]
-    """Issue real access tokens with every scope."""
-    app = Application.objects.create(
-        name=f"media-{secrets.token_hex(4)}",
-        client_type=Application.CLIENT_CONFIDENTIAL,
-        authorization_grant_type=Application.GRANT_PASSWORD,
-    )
-
-    def issue(user: Any, scope: str = "basic comments relationships likes") -> str:
-        token = secrets.token_urlsafe(24)
-        AccessToken.objects.create(
-            user=user,
-            application=app,
-            token=token,
-            scope=scope,
-            expires=timezone.now() + timedelta(hours=1),
-        )
-        return token
-
-    yield issue
-    AccessToken.objects.filter(application=app).delete()
-    app.delete()
 
 
 def _jpeg(seed: int = 1, size: tuple[int, int] = (800, 600)) -> bytes:
