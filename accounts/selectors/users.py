@@ -53,6 +53,17 @@ def users_by_id(user_ids: Iterable[int]) -> dict[int, User]:
     return {user.id: user for user in User.objects.filter(id__in=ids, is_active=True)}
 
 
+def user_ids_by_username(names: Iterable[str]) -> list[int]:
+    """Return the IDs of the active users with these (lowercase) usernames, in one query."""
+    wanted = list(dict.fromkeys(names))
+    if not wanted:
+        return []
+    found = User.objects.annotate(lower_username=Lower("username")).filter(
+        lower_username__in=wanted, is_active=True
+    )
+    return sorted(found.values_list("id", flat=True))
+
+
 def hidden_from(viewer_id: int | None) -> set[int]:
     """Return the users a viewer blocked or was blocked by (read from the viewer's shard)."""
     if viewer_id is None:

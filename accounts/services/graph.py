@@ -8,7 +8,6 @@ and retried by the worker until done.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -17,8 +16,6 @@ from django.db.models import F
 from accounts.models import Block, BlockedBy, Following, GraphCounts, GraphOutbox, User
 from accounts.models.graph import EdgeStatus, OutboxKind
 from instaclone.sharding.connections import user_shard
-
-logger = logging.getLogger(__name__)
 
 ACTIONS = ("follow", "unfollow", "block", "unblock", "approve", "ignore")
 

@@ -138,9 +138,3 @@ def photo_owner(photo_id: int) -> int | None:
 def bucket_keys_pattern() -> str:
     """Return the key pattern of every map bucket (for scans and benchmarks)."""
     return "pm:*"
-
-
-# The listpack limit the buckets are sized for; redis.conf must allow at least this many.
-def max_bucket_entries() -> int:
-    """Return how many fields a bucket may reach and stay a listpack."""
-    return int(settings.IDMAP_MAX_BUCKET_ENTRIES)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import F
 
-from accounts.models import User
+from accounts.selectors.users import user_ids_by_username
 from accounts.services.graph import bump, locked_counts
 from instaclone.sharding.connections import photo_shard
 from instaclone.sharding.idmap import unmap_photos
@@ -24,22 +24,13 @@ class CommentNotFound(LookupError):
     """No such comment on this photo."""
 
 
-def _mentioned_ids(text: str) -> list[int]:
-    names = mention_names(text)
-    if not names:
-        return []
-    return sorted(
-        User.objects.filter(username__in=names, is_active=True).values_list("id", flat=True)
-    )
-
-
 def comment_create(*, user_id: int, photo_id: int, text: str) -> Comment:
     """Add a comment; its hashtags put the photo under those tags too."""
     cleaned = text_clean(text, what="comment")
     if not cleaned:
         raise TextInvalid("The comment is empty.")
     tags = hashtags(cleaned)
-    mentioned = _mentioned_ids(cleaned)
+    mentioned = user_ids_by_username(mention_names(cleaned))
     with photo_shard(photo_id) as shard, transaction.atomic(using=shard.alias):
         photo = Photo.objects.select_for_update().filter(id=photo_id).first()
         if photo is None:

@@ -9,12 +9,11 @@ and the tag index (both in the users database) follow the commit.
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass
 
 from django.db import transaction
 
-from accounts.models import User
+from accounts.selectors.users import user_ids_by_username
 from accounts.services.graph import bump, locked_counts
 from instaclone.sharding.connections import user_shard
 from instaclone.sharding.idmap import map_photos
@@ -25,8 +24,6 @@ from photos.models import Photo, UploadKey
 from photos.services.tags import tags_index
 from photos.storage import media_prefix, renditions_delete, renditions_save
 from photos.text import TextInvalid, hashtags, mention_names, text_clean
-
-logger = logging.getLogger(__name__)
 
 KEY_MAX = 200
 
@@ -127,7 +124,7 @@ def photo_create(
     except ImageRejected as exc:
         raise UploadInvalid(exc.message, exc.code) from exc
     tags = hashtags(caption)
-    mentioned = _mentioned_ids(caption)
+    mentioned = user_ids_by_username(mention_names(caption))
     with user_shard(user_id) as shard, transaction.atomic(using=shard.alias):
         locked_counts(user_id)
         if idempotency_key is not None:
@@ -164,14 +161,6 @@ def photo_create(
         photo_id = photo.id
         transaction.on_commit(lambda: _after_post(photo_id, user_id, tags), using=shard.alias)
     return Posted(photo_id=photo_id, created=True)
-
-
-def _mentioned_ids(text: str) -> list[int]:
-    names = mention_names(text)
-    if not names:
-        return []
-    found = User.objects.filter(username__in=names, is_active=True).values_list("id", flat=True)
-    return sorted(found)
 
 
 def _after_post(photo_id: int, user_id: int, tags: list[str]) -> None:

@@ -56,7 +56,6 @@ def run() -> BenchResult:
 
     from accounts.models import User
     from photos.services.comments import photo_delete
-    from photos.storage import media_prefix  # noqa: F401 - the keys the upload writes
 
     app_url = os.environ.get("APP_URL", "http://127.0.0.1:38080")
     data = _photo()

@@ -314,3 +314,19 @@ def test_a_hundred_uploads_each_retried_five_times_make_a_hundred_photos(
         folder, stem = prefix.rsplit("/", 1)
         _, files = default_storage.listdir(folder)
         assert sorted(files) == sorted(f"{stem}_{size}.jpg" for size in (640, 320, 150))
+
+
+def test_mentions_resolve_to_active_users_whatever_the_case(make_user) -> None:  # type: ignore[no-untyped-def]
+    from photos.services.comments import comment_create
+    from photos.services.upload import photo_create
+
+    alice, gone = make_user(name="Alice"), make_user(name="gone", active=False)
+    poster = make_user(name="poster")
+    text = f"with @{alice.username.upper()} and @{gone.username} and @no_such_person_here."
+    posted = photo_create(user_id=poster.id, data=_jpeg(), caption=text)
+    with photo_shard(posted.photo_id):
+        assert Photo.objects.get(id=posted.photo_id).mentions == [alice.id]
+    comment = comment_create(
+        user_id=poster.id, photo_id=posted.photo_id, text=f"hi @{alice.username}"
+    )
+    assert comment.mentions == [alice.id]
