@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
 
@@ -115,6 +117,36 @@ def _cascade(standard: Image.Image) -> list[bytes]:
     return [_encode(image) for image in (standard, low, thumbnail)]
 
 
+_helpers: dict[int, ThreadPoolExecutor] = {}
+
+
+def _helper() -> ThreadPoolExecutor:
+    """Return this process's resampling thread (a fork inherits no threads, so one per PID)."""
+    pid = os.getpid()
+    if pid not in _helpers:
+        _helpers[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-resample")
+    return _helpers[pid]
+
+
+def _resize_square(image: Image.Image, resample: Image.Resampling, box: Box) -> Image.Image:
+    """Resample ``box`` of ``image`` to the standard square, its halves on two threads.
+
+    Pillow's taps come from the whole image, not the box, so the halves join seamlessly: the
+    result equals one resize of the whole box. Small images (upscaled) are resized at once.
+    """
+    left, top, right, bottom = box
+    if bottom - top <= STANDARD:
+        return image.resize((STANDARD, STANDARD), resample, box=box)
+    middle = (top + bottom) / 2
+    half = (STANDARD, STANDARD // 2)
+    upper = _helper().submit(image.resize, half, resample, (left, top, right, middle))
+    lower = image.resize(half, resample, box=(left, middle, right, bottom))
+    square = Image.new(image.mode, (STANDARD, STANDARD))
+    square.paste(upper.result(), (0, 0))
+    square.paste(lower, (0, STANDARD // 2))
+    return square
+
+
 def _upright_box(source: Source, crop: tuple[int, int, int, int] | None) -> Box:
     """Return the client's square (validated) or the centre square, in upright pixels."""
     width, height = source.upright_size
@@ -222,7 +254,7 @@ def _square(image: Image.Image, box: Box) -> Image.Image:
     factor = max(1, int(min(right - left, bottom - top) // (STANDARD * REDUCING_GAP)))
     direct = image.mode in ("RGB", "L", "CMYK") and "transparency" not in image.info
     if direct and factor == 1:
-        return image.resize((STANDARD, STANDARD), _resampling(right - left), box=box)
+        return _resize_square(image, _resampling(right - left), box)
     region = image.reduce(factor, bounds) if direct else _flat_region(image, bounds, factor)
     x0, y0 = bounds[0], bounds[1]
     within = (
@@ -231,7 +263,7 @@ def _square(image: Image.Image, box: Box) -> Image.Image:
         (right - x0) / factor,
         (bottom - y0) / factor,
     )
-    return region.resize((STANDARD, STANDARD), _resampling(within[2] - within[0]), box=within)
+    return _resize_square(region, _resampling(within[2] - within[0]), within)
 
 
 def _resampling(side: float) -> Image.Resampling:
