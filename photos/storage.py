@@ -69,8 +69,12 @@ def renditions_delete(prefix: str) -> None:
 
 def rendition_url(prefix: str, size: int, *, private: bool) -> str:
     """Return a signed URL; short-lived for a private account's photo."""
-    key = rendition_key(prefix, size)
     seconds = PRIVATE_URL_SECONDS if private else PUBLIC_URL_SECONDS
+    return signed_url(rendition_key(prefix, size), seconds=seconds)
+
+
+def signed_url(key: str, *, seconds: int) -> str:
+    """Return a URL of a stored object that works for ``seconds``."""
     if hasattr(default_storage, "bucket"):
         return str(default_storage.url(key, expire=seconds))
     # Without S3 the app serves the files itself, behind the same kind of expiring signature.

@@ -19,10 +19,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from photos.selectors import media as media_reads
+from photos.selectors.hydration import Audience, media_objects
 from photos.selectors.tags import tag_get, tag_photos_page
 from photos.services import comments, likes
 from photos.shortcodes import photo_id_from, shortcode
-from photos.storage import rendition_url, signed_key_valid
+from photos.storage import signed_key_valid
 from photos.text import TextInvalid
 
 TWEET_INTENT = "https://twitter.com/intent/tweet"
@@ -40,9 +41,15 @@ def permalink(request: HttpRequest, code: str) -> HttpResponse:
         photo, owner = media_reads.visible_photo(photo_id=photo_id, viewer_id=viewer_id)
     except (media_reads.MediaHidden, media_reads.MediaNotAllowed) as exc:
         raise Http404("no such photo") from exc
-    media = media_reads.media_object(
-        photo, owner, viewer_id=viewer_id, base_url=request.build_absolute_uri("/").rstrip("/")
+    found = media_objects(
+        [(photo.id, owner.id)],
+        viewer_id=viewer_id,
+        base_url=request.build_absolute_uri("/").rstrip("/"),
+        audience=Audience.CHECKED,
     )
+    if not found:
+        raise Http404("no such photo")
+    media = found[0]
     text = (photo.caption or f"A photo by {owner.username}")[:200]
     share = f"{TWEET_INTENT}?{urlencode({'text': text, 'url': media['link']})}"
     context = {
@@ -95,15 +102,16 @@ def tag_page(request: HttpRequest, name: str) -> HttpResponse:
         viewer_id=viewer_id,
         count=TAG_PAGE_SIZE,
         max_id=int(raw_cursor) if raw_cursor else None,
+        base_url=request.build_absolute_uri("/").rstrip("/"),
     )
     tag = tag_get(name)
     grid = [
         {
-            "code": shortcode(photo.id),
-            "url": rendition_url(photo.media_key, 320, private=owner.is_private),
-            "caption": photo.caption[:100],
+            "code": shortcode(int(media["id"].split("_")[0])),
+            "url": media["images"]["low_resolution"]["url"],
+            "caption": (media["caption"] or {}).get("text", "")[:100],
         }
-        for photo, owner in shown
+        for media in shown
     ]
     more = cursor if len(shown) == TAG_PAGE_SIZE else None
     context = {"name": name.lower(), "tag": tag, "grid": grid, "next_max_tag_id": more}

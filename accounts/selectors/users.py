@@ -15,9 +15,16 @@ from instaclone.sharding.connections import user_shard
 SEARCH_MAX = 50
 
 
-def picture_url(key: str) -> str:
-    """Return the URL of a stored profile picture, or an empty string without one."""
-    return default_storage.url(key) if key else ""
+def picture_url(key: str, *, seconds: int | None = None) -> str:
+    """Return the URL of a stored profile picture, or an empty string without one.
+
+    ``seconds`` sets how long a signed S3 URL works (the storage's default otherwise).
+    """
+    if not key:
+        return ""
+    if seconds is not None and hasattr(default_storage, "bucket"):
+        return str(default_storage.url(key, expire=seconds))
+    return str(default_storage.url(key))
 
 
 def user_short(user: User) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from django.db.models import F
 from accounts.models import Block, BlockedBy, Follower, Following, GraphOutbox
 from accounts.models.graph import EdgeStatus, OutboxKind
 from accounts.services.graph import bump, following_drop, locked_counts
+from instaclone.events import event_emit
 from instaclone.sharding.connections import shard_for_user, use_shard, user_shard
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,9 @@ def reconcile_follow(*, follower_id: int, target_id: int) -> None:
         is_active = truth == EdgeStatus.ACTIVE
         if is_active != was_active:
             bump(target_id, followed_by=1 if is_active else -1)
+            event_emit(
+                "follow.changed", using=shard.alias, follower_id=follower_id, target_id=target_id
+            )
 
 
 def reconcile_block(*, blocker_id: int, target_id: int) -> None:

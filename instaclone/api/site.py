@@ -20,9 +20,12 @@ Lists take `count` and the `max_id` / `min_id` cursors. Responses carry `X-Ratel
 
 # Each app's router as (prefix, "module.path.router"); import paths keep this module free of
 # imports from the apps, which sit above instaclone in the dependency order.
+# Fixed paths go before the routers whose "/{id}" would swallow them ("/media/popular").
 ROUTERS: tuple[tuple[str, str], ...] = (
+    ("users", "feeds.api.feed_router"),
     ("users", "accounts.api.users.router"),
     ("users", "photos.api.media.user_media_router"),
+    ("media", "feeds.api.popular_router"),
     ("media", "photos.api.media.media_router"),
     ("tags", "photos.api.tags.router"),
 )

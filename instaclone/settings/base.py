@@ -204,6 +204,29 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600,
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# The popular page is ranked by the worker's embedded beat (celery worker -B).
+POPULAR_EVERY_SECONDS = env_int("POPULAR_EVERY_SECONDS", 300)
+CELERY_BEAT_SCHEDULE = {
+    "popular-rank": {"task": "feeds.popular_rank", "schedule": float(POPULAR_EVERY_SECONDS)},
+}
+
+# Which jobs react to what happened (instaclone/events.py); names of Celery tasks.
+EVENT_JOBS: dict[str, tuple[str, ...]] = {
+    "photo.posted": ("feeds.photo_posted",),
+    "photo.deleted": ("feeds.photo_deleted",),
+    "follow.changed": ("feeds.follow_changed",),
+}
+
+# --- Feeds ---------------------------------------------------------------------------------------
+
+# Entries kept per home feed in Redis; the local redis.conf keeps sorted sets of up to 512
+# entries in the compact listpack encoding.
+FEED_SIZE = env_int("FEED_SIZE", 300)
+FEED_TTL_SECONDS = env_int("FEED_TTL_SECONDS", 30 * 24 * 3600)
+# Followers written per fan-out batch (one Redis script call each).
+FEED_FANOUT_BATCH = env_int("FEED_FANOUT_BATCH", 1000)
+POPULAR_SIZE = env_int("POPULAR_SIZE", 100)
+POPULAR_WINDOW_HOURS = env_int("POPULAR_WINDOW_HOURS", 72)
 
 # --- Sentry ------------------------------------------------------------------------------------
 

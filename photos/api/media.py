@@ -20,6 +20,7 @@ from instaclone.api.errors import (
 from instaclone.api.pagination import PageQuery, paginate
 from instaclone.api.params import parse_id
 from photos.selectors import media as media_reads
+from photos.selectors.hydration import Audience, media_objects
 from photos.services import comments as comment_writes
 from photos.services import likes as like_writes
 from photos.services.upload import KeyReused, Location, UploadInvalid, photo_create
@@ -93,9 +94,15 @@ def _visible(request: HttpRequest, photo_id: int) -> tuple[Any, Any]:
 
 def _media(request: HttpRequest, photo_id: int) -> dict[str, Any]:
     photo, owner = _visible(request, photo_id)
-    return media_reads.media_object(
-        photo, owner, viewer_id=_viewer(request), base_url=_base_url(request)
+    found = media_objects(
+        [(photo.id, owner.id)],
+        viewer_id=_viewer(request),
+        base_url=_base_url(request),
+        audience=Audience.CHECKED,
     )
+    if not found:
+        raise APINotFoundError("this photo does not exist")  # deleted a moment ago
+    return found[0]
 
 
 def _media_id(raw: str) -> int:
@@ -300,12 +307,13 @@ def media_liked(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
     viewer = request.auth.id  # type: ignore[attr-defined]
     rows = media_reads.liked_page(user_id=viewer, count=params.count + 1, max_id=params.max_id)
     shown, pagination = paginate(request, rows, params, cursor=lambda row: row[0])
-    data = []
-    for _, photo_id in shown:
-        try:
-            data.append(_media(request, photo_id))
-        except (APINotFoundError, APINotAllowedError):
-            continue  # deleted, or its owner went private or blocked the viewer since
+    # Photos deleted since, or whose owner went private or blocked the viewer, drop out.
+    data = media_objects(
+        [(photo_id, owner_id) for _, photo_id, owner_id in shown],
+        viewer_id=viewer,
+        base_url=_base_url(request),
+        audience=Audience.VISIBLE,
+    )
     return envelope(data, pagination)
 
 
@@ -331,7 +339,10 @@ def media_recent(request: HttpRequest, user_id: str, page: Query[PageQuery]) -> 
         owner_id=owner.id, count=params.count + 1, max_id=params.max_id, min_id=params.min_id
     )
     shown, pagination = paginate(request, photos, params)
-    base = _base_url(request)
-    viewer = _viewer(request)
-    data = [media_reads.media_object(p, owner, viewer_id=viewer, base_url=base) for p in shown]
+    data = media_objects(
+        [(photo.id, owner.id) for photo in shown],
+        viewer_id=_viewer(request),
+        base_url=_base_url(request),
+        audience=Audience.CHECKED,
+    )
     return envelope(data, pagination)

@@ -14,7 +14,6 @@ from instaclone.api.envelope import Envelope, PagedEnvelope, envelope, error_res
 from instaclone.api.errors import APIInvalidParametersError, APINotFoundError
 from instaclone.api.pagination import TagPageQuery, next_url
 from photos.api.media import Media
-from photos.selectors.media import media_object
 from photos.selectors.tags import tag_get, tag_photos_page, tag_search
 
 router = Router(tags=["tags"])
@@ -76,13 +75,15 @@ def tags_detail(request: HttpRequest, name: str) -> dict[str, Any]:
 def tags_media(request: HttpRequest, name: str, page: Query[TagPageQuery]) -> dict[str, Any]:
     params = page.params()
     viewer = _viewer(request)
-    shown, cursor = tag_photos_page(
-        name=_name(name), viewer_id=viewer, count=params.count, max_id=params.max_id
+    data, cursor = tag_photos_page(
+        name=_name(name),
+        viewer_id=viewer,
+        count=params.count,
+        max_id=params.max_id,
+        base_url=request.build_absolute_uri("/").rstrip("/"),
     )
-    base = request.build_absolute_uri("/").rstrip("/")
-    data = [media_object(p, owner, viewer_id=viewer, base_url=base) for p, owner in shown]
     pagination: dict[str, str] = {}
-    if cursor is not None and len(shown) == params.count:
+    if cursor is not None and len(data) == params.count:
         pagination = {
             "next_url": next_url(request, {"max_tag_id": str(cursor)}),
             "next_max_tag_id": str(cursor),

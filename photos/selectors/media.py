@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
-
-from django.urls import reverse
 
 from accounts.models import User
 from accounts.selectors.graph import access
-from accounts.selectors.users import user_short, users_by_id
-from instaclone.sharding.connections import photo_shard, shard_for_photo, use_shard, user_shard
+from accounts.selectors.users import user_short
+from instaclone.sharding.connections import photo_shard, user_shard
 from instaclone.sharding.ids import decode_id
 from photos.models import Comment, Like, Liked, Photo
-from photos.shortcodes import shortcode
-from photos.storage import SIZES, rendition_url
 
 LIKERS_SHOWN = 4
 COMMENTS_SHOWN = 8
@@ -60,71 +55,6 @@ def comment_object(comment: Comment, author: User | None) -> dict[str, Any]:
     }
 
 
-def media_object(
-    photo: Photo, owner: User, *, viewer_id: int | None, base_url: str
-) -> dict[str, Any]:
-    """Return v1's media object, with the latest likers and comments (one shard's reads)."""
-    with photo_shard(photo.id):
-        likers = list(
-            Like.objects.filter(photo_id=photo.id)
-            .order_by("-id")
-            .values_list("user_id", flat=True)[:LIKERS_SHOWN]
-        )
-        comments = list(Comment.objects.filter(photo_id=photo.id).order_by("-id")[:COMMENTS_SHOWN])
-        has_liked = viewer_id is not None and (
-            viewer_id in likers
-            or Like.objects.filter(photo_id=photo.id, user_id=viewer_id).exists()
-        )
-    people = users_by_id([*likers, *(c.user_id for c in comments)])
-    private = owner.is_private
-    images = {
-        name: {
-            "url": rendition_url(photo.media_key, size, private=private),
-            "width": size,
-            "height": size,
-        }
-        for name, size in SIZES.items()
-    }
-    caption = None
-    if photo.caption:
-        caption = {
-            "id": str(photo.id),
-            "text": photo.caption,
-            "created_time": _time(photo.id),
-            "from": user_short(owner),
-        }
-    location = None
-    if photo.location_name or photo.latitude is not None:
-        location = {
-            "id": None,
-            "name": photo.location_name,
-            "latitude": photo.latitude,
-            "longitude": photo.longitude,
-        }
-    return {
-        "id": f"{photo.id}_{owner.id}",
-        "type": "image",
-        "user": user_short(owner),
-        "images": images,
-        "created_time": _time(photo.id),
-        "caption": caption,
-        "likes": {
-            "count": photo.like_count,
-            "data": [user_short(people[u]) for u in likers if u in people],
-        },
-        "comments": {
-            "count": photo.comment_count,
-            "data": [comment_object(c, people.get(c.user_id)) for c in reversed(comments)],
-        },
-        "user_has_liked": has_liked,
-        "tags": list(photo.tags),
-        "filter": photo.filter_name,
-        "link": base_url + reverse("permalink", args=[shortcode(photo.id)]),
-        "location": location,
-        "users_in_photo": [],
-    }
-
-
 def user_photos_page(
     *, owner_id: int, count: int, max_id: int | None, min_id: int | None = None
 ) -> list[Photo]:
@@ -138,25 +68,13 @@ def user_photos_page(
         return list(photos.order_by("-id")[:count])
 
 
-def photos_by_id(photo_ids: Iterable[int]) -> dict[int, Photo]:
-    """Return the existing photos among ``photo_ids``: one query per logical shard."""
-    by_shard: dict[int, list[int]] = {}
-    for photo_id in dict.fromkeys(photo_ids):
-        by_shard.setdefault(shard_for_photo(photo_id), []).append(photo_id)
-    found: dict[int, Photo] = {}
-    for shard, ids in by_shard.items():
-        with use_shard(shard):
-            found.update((p.id, p) for p in Photo.objects.filter(id__in=ids))
-    return found
-
-
-def liked_page(*, user_id: int, count: int, max_id: int | None) -> list[tuple[int, int]]:
-    """Return up to ``count`` (liked row ID, photo ID) of what a user liked, newest first."""
+def liked_page(*, user_id: int, count: int, max_id: int | None) -> list[tuple[int, int, int]]:
+    """Return up to ``count`` (liked row ID, photo ID, owner ID) a user liked, newest first."""
     with user_shard(user_id):
         rows = Liked.objects.filter(user_id=user_id)
         if max_id is not None:
             rows = rows.filter(id__lt=max_id)
-        return list(rows.order_by("-id").values_list("id", "photo_id")[:count])
+        return list(rows.order_by("-id").values_list("id", "photo_id", "owner_id")[:count])
 
 
 def likers_page(*, photo_id: int, count: int) -> list[int]:

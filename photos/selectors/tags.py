@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models.functions import Lower
 
-from accounts.models import User
-from accounts.selectors.graph import owners_visible_to
-from photos.models import Photo, Tag, TagMedia
-from photos.selectors.media import photos_by_id
+from photos.models import Tag, TagMedia
+from photos.selectors.hydration import Audience, media_objects
 
 SEARCH_MAX = 50
 
@@ -30,14 +30,14 @@ def tag_search(*, query: str, count: int) -> list[Tag]:
 
 
 def tag_photos_page(
-    *, name: str, viewer_id: int | None, count: int, max_id: int | None
-) -> tuple[list[tuple[Photo, User]], int | None]:
-    """Return up to ``count`` visible (photo, owner) of a tag, newest first, and the next cursor.
+    *, name: str, viewer_id: int | None, count: int, max_id: int | None, base_url: str
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Return up to ``count`` visible media objects of a tag, newest first, and the next cursor.
 
-    Rows the viewer may not see are skipped; the cursor is the last index row read, so paging
-    never loops on a run of hidden photos.
+    Photos the viewer may not see are skipped; the cursor is the last index row read, so paging
+    never loops on a run of hidden photos. None means there is nothing older.
     """
-    shown: list[tuple[Photo, User]] = []
+    shown: list[dict[str, Any]] = []
     cursor = max_id
     while len(shown) < count:
         rows = TagMedia.objects.filter(tag=name.lower())
@@ -46,17 +46,13 @@ def tag_photos_page(
         batch = list(rows.order_by("-photo_id").values_list("photo_id", "owner_id")[: count * 2])
         if not batch:
             return shown, None
-        owners = {
-            u.id: u for u in User.objects.filter(id__in={o for _, o in batch}, is_active=True)
-        }
-        visible = owners_visible_to(
-            viewer_id=viewer_id, owners={o: u.is_private for o, u in owners.items()}
+        found = media_objects(
+            batch, viewer_id=viewer_id, base_url=base_url, audience=Audience.VISIBLE
         )
-        photos = photos_by_id(p for p, o in batch if o in visible)
-        for photo_id, owner_id in batch:
-            cursor = photo_id
-            if photo_id in photos:
-                shown.append((photos[photo_id], owners[owner_id]))
-                if len(shown) == count:
-                    break
+        cursor = batch[-1][0]
+        for media in found:
+            shown.append(media)
+            if len(shown) == count:
+                cursor = int(media["id"].split("_")[0])
+                break
     return shown, cursor

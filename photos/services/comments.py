@@ -7,9 +7,11 @@ from django.db.models import F
 
 from accounts.selectors.users import user_ids_by_username
 from accounts.services.graph import bump, locked_counts
+from instaclone.events import event_emit
 from instaclone.sharding.connections import photo_shard
 from instaclone.sharding.idmap import unmap_photos
 from photos.models import Comment, Like, LikeOutbox, Photo
+from photos.selectors.entries import photos_forget
 from photos.services.likes import PhotoNotFound, like_outbox_drain
 from photos.services.tags import tags_index, tags_unindex
 from photos.storage import renditions_delete
@@ -39,6 +41,7 @@ def comment_create(*, user_id: int, photo_id: int, text: str) -> Comment:
             photo_id=photo_id, user_id=user_id, text=cleaned, tags=tags, mentions=mentioned
         )
         Photo.objects.filter(id=photo_id).update(comment_count=F("comment_count") + 1)
+        photos_forget([photo_id], using=shard.alias)
         owner_id = photo.user_id
         if tags:
             transaction.on_commit(
@@ -61,6 +64,7 @@ def comment_delete(*, user_id: int, photo_id: int, comment_id: int) -> None:
             raise CommentNotAllowed("only the comment's author or the photo's owner can delete it")
         comment.delete()
         Photo.objects.filter(id=photo_id).update(comment_count=F("comment_count") - 1)
+        photos_forget([photo_id], using=shard.alias)
         # A tag stays while the caption or another comment still uses it.
         still = set(photo.tags)
         for tags in Comment.objects.filter(photo_id=photo_id).values_list("tags", flat=True):
@@ -89,6 +93,7 @@ def photo_delete(*, user_id: int, photo_id: int) -> None:
         # Each liker's list must drop the photo: queue it like an unlike.
         LikeOutbox.objects.bulk_create(LikeOutbox(photo_id=photo_id, user_id=u) for u in likers)
         photo.delete()
+        photos_forget([photo_id], using=shard.alias)
         locked_counts(user_id)
         bump(user_id, media=-1)
         prefix = photo.media_key
@@ -101,3 +106,4 @@ def photo_delete(*, user_id: int, photo_id: int) -> None:
                 renditions_delete(prefix)
 
         transaction.on_commit(after, using=shard.alias)
+        event_emit("photo.deleted", using=shard.alias, photo_id=photo_id, owner_id=user_id)

@@ -15,6 +15,7 @@ from django.db.models import F
 from accounts.services.graph import locked_counts
 from instaclone.sharding.connections import photo_shard, user_shard
 from photos.models import Like, Liked, LikeOutbox, Photo
+from photos.selectors.entries import liked_forget, photos_forget
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ def unlike(*, user_id: int, photo_id: int) -> int:
 
 
 def _enqueue(photo_id: int, user_id: int, alias: str) -> None:
+    photos_forget([photo_id], using=alias)
+    liked_forget(user_id=user_id, photo_id=photo_id, using=alias)
     LikeOutbox.objects.create(photo_id=photo_id, user_id=user_id)
     transaction.on_commit(lambda: like_outbox_drain(photo_id=photo_id), using=alias)
 

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from accounts.selectors.users import user_ids_by_username
 from accounts.services.graph import bump, locked_counts
+from instaclone.events import event_emit
 from instaclone.sharding.connections import user_shard
 from instaclone.sharding.idmap import map_photos
 from photos.filters import UnknownFilter
@@ -160,6 +161,7 @@ def photo_create(
             UploadKey.objects.filter(id=record.id).update(photo_id=photo.id)
         photo_id = photo.id
         transaction.on_commit(lambda: _after_post(photo_id, user_id, tags), using=shard.alias)
+        event_emit("photo.posted", using=shard.alias, photo_id=photo_id, owner_id=user_id)
     return Posted(photo_id=photo_id, created=True)
 
 
