@@ -55,6 +55,8 @@ def photo_unfan(*, photo_id: int, owner_id: int, after: int = 0) -> int | None:
 
 def follow_sync(*, follower_id: int, target_id: int) -> None:
     """Make a follower's feed match the edge: the target's photos in it, or out of it."""
+    if follower_id == target_id:
+        return  # one's own photos are always in one's feed
     with user_shard(follower_id):
         status = (
             Following.objects.filter(user_id=follower_id, target_id=target_id)

@@ -1,0 +1,196 @@
+"""GET /v1/users/self/feed and /v1/media/popular: shapes, cursors, bad input, round trips."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from feeds import popular, services
+from photos.services import comments, likes
+from tests.roundtrips import count_round_trips
+
+
+def _get(path: str, token: str | None = None) -> tuple[int, Any]:
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    response = Client().get(path, **headers)
+    return response.status_code, response.json()
+
+
+def _ids(body: dict[str, Any]) -> list[int]:
+    return [int(media["id"].split("_")[0]) for media in body["data"]]
+
+
+def test_the_feed_shows_followees_and_own_photos_newest_first(people, post_row, edge, token_for) -> None:  # type: ignore[no-untyped-def]
+    viewer, friend, stranger = people(3)
+    edge(viewer.id, friend.id)
+    photos = [post_row(friend, caption="hi #sun"), post_row(viewer), post_row(stranger)]
+    status, body = _get("/v1/users/self/feed", token_for(viewer))
+    assert status == 200, body
+    assert _ids(body) == [photos[1], photos[0]]
+    media = body["data"][1]
+    assert media["id"] == f"{photos[0]}_{friend.id}"
+    assert media["user"]["username"] == friend.username
+    assert media["caption"]["text"] == "hi #sun"
+    assert set(media["images"]) == {"standard_resolution", "low_resolution", "thumbnail"}
+    assert media["images"]["thumbnail"]["url"].startswith("http")
+    assert media["likes"] == {"count": 0, "data": []}
+    assert media["user_has_liked"] is False
+    assert body["pagination"] == {}
+    assert body["meta"] == {"code": 200}
+
+
+def test_pages_follow_next_url(people, post_row, edge, token_for) -> None:  # type: ignore[no-untyped-def]
+    viewer, friend = people(2)
+    edge(viewer.id, friend.id)
+    photos = [post_row(friend) for _ in range(5)][::-1]
+    token = token_for(viewer)
+    status, first = _get("/v1/users/self/feed?count=2", token)
+    assert status == 200
+    assert _ids(first) == photos[:2]
+    assert first["pagination"]["next_max_id"] == str(photos[1])
+    assert first["pagination"]["next_url"].startswith("http://testserver/v1/users/self/feed?")
+    _, second = _get(f"/v1/users/self/feed?count=2&max_id={photos[1]}", token)
+    assert _ids(second) == photos[2:4]
+    _, newer = _get(f"/v1/users/self/feed?min_id={photos[2]}", token)
+    assert _ids(newer) == photos[:2]
+    _, last = _get(f"/v1/users/self/feed.json?count=2&max_id={photos[3]}", token)
+    assert _ids(last) == photos[4:]
+    assert last["pagination"] == {}
+
+
+@pytest.mark.parametrize(
+    ("query", "code", "error_type"),
+    [
+        ("", 400, "OAuthParameterException"),
+        ("?access_token=nope", 400, "OAuthAccessTokenException"),
+    ],
+)
+def test_the_feed_needs_a_valid_token(query: str, code: int, error_type: str, live_db) -> None:  # type: ignore[no-untyped-def]
+    status, body = _get(f"/v1/users/self/feed{query}")
+    assert status == code
+    assert body["meta"]["error_type"] == error_type
+
+
+@pytest.mark.parametrize(
+    "query", ["count=0", "count=abc", "max_id=junk", "min_id=-3", "max_id=" + "9" * 30]
+)
+def test_bad_cursors_and_counts_are_refused(query: str, people, token_for) -> None:  # type: ignore[no-untyped-def]
+    (viewer,) = people(1)
+    status, body = _get(f"/v1/users/self/feed?{query}", token_for(viewer))
+    assert status == 400, body
+    assert body["meta"]["error_type"] == "APIInvalidParametersError"
+
+
+def test_likes_comments_blocks_and_deletes_show_on_the_next_read(people, post_row, edge, token_for) -> None:  # type: ignore[no-untyped-def]
+    from accounts.services import graph
+    from photos.services.comments import photo_delete
+
+    viewer, friend, fan = people(3)
+    edge(viewer.id, friend.id)
+    kept, doomed = post_row(friend), post_row(friend)
+    token = token_for(viewer)
+    _get("/v1/users/self/feed", token)  # warm every cache
+    likes.like(user_id=fan.id, photo_id=kept)
+    likes.like(user_id=viewer.id, photo_id=kept)
+    comments.comment_create(user_id=fan.id, photo_id=kept, text="nice")
+    _, body = _get("/v1/users/self/feed", token)
+    media = next(m for m in body["data"] if m["id"].startswith(str(kept)))
+    assert media["likes"]["count"] == 2
+    assert {u["username"] for u in media["likes"]["data"]} == {viewer.username, fan.username}
+    assert media["user_has_liked"] is True
+    assert [(c["text"], c["from"]["username"]) for c in media["comments"]["data"]] == [
+        ("nice", fan.username)
+    ]
+    photo_delete(user_id=friend.id, photo_id=doomed)  # before its unfan job has run
+    _, body = _get("/v1/users/self/feed", token)
+    assert _ids(body) == [kept]
+    graph.block(blocker_id=friend.id, target_id=viewer.id)  # before any feed job has run
+    _, body = _get("/v1/users/self/feed", token)
+    assert _ids(body) == []
+
+
+def test_a_warm_feed_costs_the_same_round_trips_whatever_the_followees(people, post_row, edge, token_for) -> None:  # type: ignore[no-untyped-def]
+    counts = {}
+    viewers = people(2)
+    for viewer, followees in zip(viewers, (2, 12), strict=True):
+        friends = people(followees)
+        for friend in friends:
+            edge(viewer.id, friend.id)
+        for friend in friends[:2]:
+            for _ in range(3):
+                photo = post_row(friend)
+                likes.like(user_id=friends[-1].id, photo_id=photo)
+                comments.comment_create(user_id=friends[-1].id, photo_id=photo, text="x")
+        token = token_for(viewer)
+        _get("/v1/users/self/feed", token)
+        _get("/v1/users/self/feed", token)
+        with count_round_trips() as trips:
+            status, body = _get("/v1/users/self/feed", token)
+        assert status == 200 and len(body["data"]) == 6
+        counts[followees] = dict(trips)
+    # The feed's own work is one Redis read and two get_many; the token costs one cache get
+    # and the rate limit one Redis pipeline, as on every API request.
+    assert counts[2] == counts[12] == {"postgres": 0, "redis": 2, "memcached": 3}
+
+
+def test_a_cold_cache_reads_each_server_once(people, post_row, edge, token_for) -> None:  # type: ignore[no-untyped-def]
+    viewer, *friends = people(5)
+    for friend in friends:
+        edge(viewer.id, friend.id)
+        post_row(friend)
+    token = token_for(viewer)
+    _get("/v1/users/self/feed", token)
+    cache.clear()
+    with count_round_trips() as trips:
+        status, body = _get("/v1/users/self/feed", token)
+    assert status == 200 and len(body["data"]) == 4
+    # token; users; photos, likes and follows/blocks one UNION ALL per server (2 servers each).
+    assert trips["postgres"] <= 1 + 1 + 2 * 4
+
+
+def test_popular_ranks_liked_public_photos_and_hides_private_and_blocked(people, post_row, token_for) -> None:  # type: ignore[no-untyped-def]
+    from accounts.services import graph
+
+    viewer, star, quiet, blocked = people(4)
+    (hidden,) = people(1, private=True)
+    fans = people(3)
+    top, second, never, secret, rude = (
+        post_row(star),
+        post_row(quiet),
+        post_row(quiet),
+        post_row(hidden),
+        post_row(blocked),
+    )
+    for fan in fans:
+        likes.like(user_id=fan.id, photo_id=top)
+        likes.like(user_id=fan.id, photo_id=secret)
+        likes.like(user_id=fan.id, photo_id=rude)
+    likes.like(user_id=fans[0].id, photo_id=second)
+    graph.block(blocker_id=viewer.id, target_id=blocked.id)
+    ranked = popular.popular_rank()
+    ours = [photo for photo, _ in ranked if photo in {top, second, never, secret, rude}]
+    assert ours.index(top) < ours.index(second)
+    assert never not in ours and secret not in ours  # no likes; private account
+    status, body = _get("/v1/media/popular?count=100", token_for(viewer))
+    assert status == 200, body
+    shown = [i for i in _ids(body) if i in {top, second, rude}]
+    assert shown == [top, second]  # the viewer blocked the third
+    status, anonymous = _get("/v1/media/popular?count=100")
+    assert status == 200
+    assert {top, second, rude} <= set(_ids(anonymous))
+    assert _get("/v1/media/popular?count=0")[0] == 400
+
+
+def test_feed_jobs_are_idempotent_under_repeats(people, post_row, edge) -> None:  # type: ignore[no-untyped-def]
+    author, reader = people(2)
+    edge(reader.id, author.id)
+    photo = post_row(author)
+    for _ in range(3):
+        services.photo_fanout(photo_id=photo, owner_id=author.id)
+        services.follow_sync(follower_id=reader.id, target_id=author.id)
+    from feeds.selectors import home_feed_entries
+
+    assert home_feed_entries(user_id=reader.id, count=10) == [(photo, author.id)]
