@@ -23,7 +23,7 @@ def _ids(body: dict[str, Any]) -> list[int]:
     return [int(media["id"].split("_")[0]) for media in body["data"]]
 
 
-def test_the_feed_shows_followees_and_own_photos_newest_first(people, post_row, edge, token_for) -> None:  # type: ignore[no-untyped-def]
+def test_feed_shows_followees_and_own_newest_first(people, post_row, edge, token_for) -> None:  # type: ignore[no-untyped-def]
     viewer, friend, stranger = people(3)
     edge(viewer.id, friend.id)
     photos = [post_row(friend, caption="hi #sun"), post_row(viewer), post_row(stranger)]
@@ -84,7 +84,7 @@ def test_bad_cursors_and_counts_are_refused(query: str, people, token_for) -> No
     assert body["meta"]["error_type"] == "APIInvalidParametersError"
 
 
-def test_likes_comments_blocks_and_deletes_show_on_the_next_read(people, post_row, edge, token_for) -> None:  # type: ignore[no-untyped-def]
+def test_likes_comments_blocks_deletes_show_next_read(people, post_row, edge, token_for) -> None:  # type: ignore[no-untyped-def]
     from accounts.services import graph
     from photos.services.comments import photo_delete
 
@@ -112,7 +112,7 @@ def test_likes_comments_blocks_and_deletes_show_on_the_next_read(people, post_ro
     assert _ids(body) == []
 
 
-def test_a_warm_feed_costs_the_same_round_trips_whatever_the_followees(people, post_row, edge, token_for) -> None:  # type: ignore[no-untyped-def]
+def test_warm_feed_round_trips_fixed(people, post_row, edge, token_for) -> None:  # type: ignore[no-untyped-def]
     counts = {}
     viewers = people(2)
     for viewer, followees in zip(viewers, (2, 12), strict=True):
@@ -151,7 +151,7 @@ def test_a_cold_cache_reads_each_server_once(people, post_row, edge, token_for) 
     assert trips["postgres"] <= 1 + 1 + 2 * 4
 
 
-def test_popular_ranks_liked_public_photos_and_hides_private_and_blocked(people, post_row, token_for) -> None:  # type: ignore[no-untyped-def]
+def test_popular_ranks_liked_public_photos(people, post_row, token_for) -> None:  # type: ignore[no-untyped-def]
     from accounts.services import graph
 
     viewer, star, quiet, blocked = people(4)

@@ -89,7 +89,7 @@ def test_a_block_empties_both_feeds_of_the_other(people, post_row, edge) -> None
     assert _feed(two.id) == [theirs]
 
 
-def test_a_deleted_photo_leaves_every_feed_and_is_not_fanned_out_late(people, post_row, edge) -> None:  # type: ignore[no-untyped-def]
+def test_deleted_photo_leaves_feeds_for_good(people, post_row, edge) -> None:  # type: ignore[no-untyped-def]
     from photos.services.comments import photo_delete
 
     author, reader = people(2)

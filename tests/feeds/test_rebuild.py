@@ -61,7 +61,7 @@ def test_rebuilt_feeds_equal_the_kept_ones_on_random_graphs(people, post_row) ->
         assert home_feed_entries(user_id=user.id, count=50) == rebuilt
 
 
-def test_a_missing_feed_is_rebuilt_with_one_query_per_server_and_stored(people, post_row, edge) -> None:  # type: ignore[no-untyped-def]
+def test_missing_feed_rebuilt_one_query_a_server(people, post_row, edge) -> None:  # type: ignore[no-untyped-def]
     viewer, *friends = people(4)
     for friend in friends:
         edge(viewer.id, friend.id)
@@ -76,7 +76,7 @@ def test_a_missing_feed_is_rebuilt_with_one_query_per_server_and_stored(people, 
     assert store.feed_members(viewer.id) == expected
 
 
-def test_with_redis_frozen_the_feed_comes_from_postgres(people, post_row, edge, token_for, frozen) -> None:  # type: ignore[no-untyped-def]
+def test_redis_frozen_feed_from_postgres(people, post_row, edge, token_for, frozen) -> None:  # type: ignore[no-untyped-def]
     import time
 
     viewer, friend = people(2)
@@ -94,7 +94,7 @@ def test_with_redis_frozen_the_feed_comes_from_postgres(people, post_row, edge, 
     assert elapsed < 10
 
 
-def test_with_memcached_frozen_the_feed_comes_from_the_databases(people, post_row, edge, token_for, frozen) -> None:  # type: ignore[no-untyped-def]
+def test_memcached_frozen_feed_from_databases(people, post_row, edge, token_for, frozen) -> None:  # type: ignore[no-untyped-def]
     from django.conf import settings
     from pymemcache.client.base import Client as MemcacheClient
 
