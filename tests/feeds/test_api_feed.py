@@ -194,3 +194,27 @@ def test_feed_jobs_are_idempotent_under_repeats(people, post_row, edge) -> None:
     from feeds.selectors import home_feed_entries
 
     assert home_feed_entries(user_id=reader.id, count=10) == [(photo, author.id)]
+
+
+def test_going_private_hides_photos_next_read(people, token_for) -> None:  # type: ignore[no-untyped-def]
+    from accounts.services.users import user_update_profile
+    from tests.photos.test_media import _jpeg, _upload
+
+    owner, stranger, follower = people(3)
+    token = token_for(owner)
+    posted = _upload(token, _jpeg(7), caption="#goingprivate now").json()
+    assert posted["meta"]["code"] == 200, posted
+    photo = int(posted["data"]["id"].split("_")[0])
+    url = "/v1/tags/goingprivate/media/recent"
+    assert _ids(_get(url, token_for(stranger))[1]) == [photo]
+    public_url = _get(url, token_for(stranger))[1]["data"][0]["images"]["thumbnail"]["url"]
+    from accounts.services import graph
+
+    graph.follow(follower_id=follower.id, target_id=owner.id)
+    user_update_profile(user_id=owner.id, is_private=True)
+    assert _ids(_get(url, token_for(stranger))[1]) == []
+    assert _get(f"/v1/media/{photo}", token_for(stranger))[0] == 400
+    seen = _get(url, token_for(follower))[1]
+    assert _ids(seen) == [photo]
+    # A private owner's photos get the short-lived URLs from then on.
+    assert seen["data"][0]["images"]["thumbnail"]["url"] != public_url
