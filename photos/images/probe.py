@@ -18,7 +18,9 @@ from PIL import ExifTags, Image, ImageFile
 from photos.images.headers import (
     JpegStructure,
     check_png_chunks,
+    gif_for_decoder,
     gif_frames,
+    jpeg_for_decoder,
     jpeg_structure,
     sniff_format,
 )
@@ -102,7 +104,7 @@ def open_source(data: bytes, *, max_bytes: int, max_pixels: int) -> Source:
         check_png_chunks(data, MAX_FRAMES)
     if fmt == "WEBP":
         _check_webp_header(data, max_pixels)
-    image = _open(data, fmt, max_pixels)
+    image = _open(_for_decoder(data, fmt, jpeg), fmt, max_pixels)
     try:
         width, height = image.size
         _check_pixels(width, height, max_pixels)
@@ -113,6 +115,15 @@ def open_source(data: bytes, *, max_bytes: int, max_pixels: int) -> Source:
     except BaseException:
         image.close()
         raise
+
+
+def _for_decoder(data: bytes, fmt: str, jpeg: JpegStructure | None) -> bytes:
+    """Return the bytes Pillow is to read: image data that stops early must run out of input."""
+    # Followed by a terminator (an EOI, a block terminator and what comes after), data cut
+    # short decodes "successfully", with the missing pixels grey or taken from what follows.
+    if jpeg is not None:
+        return jpeg_for_decoder(data, jpeg)
+    return gif_for_decoder(data) if fmt == "GIF" else data
 
 
 def _open(data: bytes, fmt: str, max_pixels: int) -> ImageFile.ImageFile:
