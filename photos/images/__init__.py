@@ -6,6 +6,9 @@ Decisions others rely on:
   pixels, frames, floods of segments, chunks, blocks or scans (malformed: "corrupt"), and what
   the decode would allocate (DECODE_BUDGET, so no file makes the process grow past 256 MB;
   WebP, HEIC and 4:4:4 progressive JPEG reach it sooner, hence lower effective pixel limits).
+- Image data cut short is refused ("corrupt") even when a terminator was appended after the
+  cut (JPEG EOI, GIF trailer); data after a JPEG's EOI (phone trailers, MPO) is ignored. A
+  progressive JPEG without restart markers cut inside its last scan is the one case not caught.
 - Only the first frame of an animation is used; an animation over MAX_FRAMES is refused.
 - The crop box is in the pixels of the upright image (EXIF orientation applied), as a client
   shows it; ``source_width``/``source_height`` are upright too.
