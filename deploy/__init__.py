@@ -1,1 +1,1 @@
-"""Deployment tooling: ``deploy.stack`` runs the local stack (tests import ``profile_env``)."""
+"""Deployment tooling: ``deploy/stack.py`` runs the local stack (``deploy.localstack``)."""

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy import stack
-from deploy.stack import profile_env
+from deploy.localstack import app, inventory, processes, profiles
+from deploy.localstack.profiles import profile_env
 
 REPO = Path(__file__).resolve().parents[2]
 STACK_RUNNING = os.environ.get("INSTACLONE_PROFILE") == "test"
@@ -58,7 +58,7 @@ def _stack(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_dev_and_test_profiles_share_no_port() -> None:
-    assert not set(stack.all_ports("dev")) & set(stack.all_ports("test"))
+    assert not set(profiles.all_ports("dev")) & set(profiles.all_ports("test"))
     dev, test = _ports_in(profile_env("dev")), _ports_in(profile_env("test"))
     assert dev and test
     assert not dev & test
@@ -103,10 +103,10 @@ def test_env_command_prints_shell_exports() -> None:
 
 
 def test_rendered_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
-    if not stack.which("nginx"):
+    if not processes.which("nginx"):
         pytest.skip("nginx is not installed (bash deploy/bootstrap.sh)")
     prefix, logs, static = tmp_path / "nginx", tmp_path / "logs", tmp_path / "static"
-    conf = stack.write_nginx_conf("test", prefix, logs, static)
+    conf = app.write_nginx_conf("test", prefix, logs, static)
     text = conf.read_text()
     assert "server 127.0.0.1:38001" in text
     assert "server 127.0.0.1:38002" in text
@@ -116,7 +116,7 @@ def test_rendered_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
     assert f"alias {static}/;" in text
     assert "{{" not in text
     result = subprocess.run(
-        [*stack.nginx_cmd(prefix, conf, logs / "nginx.error.log"), "-t"],
+        [*app.nginx_cmd(prefix, conf, logs / "nginx.error.log"), "-t"],
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
@@ -126,10 +126,10 @@ def test_rendered_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
 
 
 def test_nginx_config_of_each_profile_points_at_its_own_gunicorns(tmp_path: Path) -> None:
-    for profile in stack.PROFILES:
-        text = stack.render_nginx_conf(profile, tmp_path, tmp_path, tmp_path)
+    for profile in profiles.PROFILES:
+        text = app.render_nginx_conf(profile, tmp_path, tmp_path, tmp_path)
         upstreams = {int(p) for p in re.findall(r"server 127\.0\.0\.1:(\d+)", text)}
-        ports = stack.PORTS[profile]
+        ports = profiles.PORTS[profile]
         assert upstreams == {ports["gunicorn-0"], ports["gunicorn-1"]}
 
 
@@ -171,8 +171,8 @@ def test_gunicorn_config_resolves() -> None:
 
 @needs_test_stack
 def test_every_service_of_the_test_stack_is_up() -> None:
-    states = stack.service_states("test")
-    assert set(states) == set(stack.ALL_SERVICES)
+    states = inventory.service_states("test")
+    assert set(states) == set(profiles.ALL_SERVICES)
     assert {name: state for name, state in states.items() if state != "up"} == {}
     result = _stack("status", "--profile", "test")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -185,7 +185,19 @@ def test_static_files_are_served_by_nginx() -> None:
     if not files:
         pytest.skip("collectstatic produced no files")
     path = "/static/" + files[0].relative_to(static).as_posix()
-    assert _get(stack.PORTS["test"]["nginx"], path) == 200
+    assert _get(profiles.PORTS["test"]["nginx"], path) == 200
+
+
+@needs_test_stack
+def test_celery_worker_runs_beat_with_its_schedule_under_the_profile() -> None:
+    celery = inventory.services("test")["celery"]
+    pid = celery.pid()
+    assert pid is not None, "celery is not running"
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    assert "-B" in argv
+    assert argv[argv.index("--schedule") + 1] == str(
+        REPO / ".run" / "test" / "celery" / "beat-schedule"
+    )
 
 
 def _healthz(port: int) -> tuple[int, dict[str, object] | None]:
@@ -208,9 +220,9 @@ def _healthz(port: int) -> tuple[int, dict[str, object] | None]:
 @pytest.mark.e2e
 def test_nginx_routes_around_a_stopped_gunicorn() -> None:
     """One Gunicorn down: every request through nginx still reaches the app; then it comes back."""
-    services = stack.services("test")
+    services = inventory.services("test")
     stopped, other = services["gunicorn-0"], services["gunicorn-1"]
-    nginx_port = stack.PORTS["test"]["nginx"]
+    nginx_port = profiles.PORTS["test"]["nginx"]
     pid = stopped.pid()
     assert pid is not None, "gunicorn-0 is not running"
     for _ in range(6):  # get the survivor's workers past their first, slow request
@@ -218,10 +230,10 @@ def test_nginx_routes_around_a_stopped_gunicorn() -> None:
     try:
         os.kill(pid, signal.SIGTERM)  # graceful: workers finish, the master exits
         deadline = time.monotonic() + 25
-        while stack.pid_alive(pid, "gunicorn") and time.monotonic() < deadline:
+        while processes.pid_alive(pid, "gunicorn") and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not stack.pid_alive(pid, "gunicorn"), "gunicorn-0 did not stop within 25 s"
-        assert not stack.port_answers(stopped.port)
+        assert not processes.pid_alive(pid, "gunicorn"), "gunicorn-0 did not stop within 25 s"
+        assert not processes.port_answers(stopped.port)
 
         answers = [_healthz(nginx_port) for _ in range(20)]
         gateway_errors = [status for status, _ in answers if status in (502, 504)]
@@ -233,15 +245,15 @@ def test_nginx_routes_around_a_stopped_gunicorn() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     new_pid = stopped.pid()
     assert new_pid is not None and new_pid != pid
-    assert stack.service_states("test")["gunicorn-0"] == "up"
+    assert inventory.service_states("test")["gunicorn-0"] == "up"
     assert _healthz(stopped.port)[0] == 200
 
 
 def test_template_keeps_nginx_variables_and_sets_user_only_as_root() -> None:
     # The template is filled by plain replacement: nginx's own $variables must survive.
-    as_root = stack.render_nginx_conf("dev", Path("/x"), Path("/x"), Path("/x"), as_root=True)
+    as_root = app.render_nginx_conf("dev", Path("/x"), Path("/x"), Path("/x"), as_root=True)
     for var in ("$http_host", "$proxy_add_x_forwarded_for", "$scheme"):
         assert var in as_root
     assert re.search(r"^user root;$", as_root, re.M)
-    as_user = stack.render_nginx_conf("dev", Path("/x"), Path("/x"), Path("/x"), as_root=False)
+    as_user = app.render_nginx_conf("dev", Path("/x"), Path("/x"), Path("/x"), as_root=False)
     assert not re.search(r"^\s*user\s", as_user, re.M)
