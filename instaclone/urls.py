@@ -2,13 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.pages import urls as graph_pages
+from feeds import web as feeds_web
 from instaclone.api.site import api
-from instaclone.views import healthz, home
+from instaclone.views import healthz
 from photos import web as photos_web
 from photos.views import media_file, permalink, permalink_action, tag_page
 
 urlpatterns = [
-    path("", home, name="home"),
+    path("", feeds_web.home_feed, name="home"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("v1/", api.urls),
@@ -21,6 +22,7 @@ urlpatterns = [
     path("media/<path:key>", media_file, name="media_file"),
     path("upload/", photos_web.upload, name="upload"),
     path("upload/post/", photos_web.upload_post, name="upload_post"),
+    path("explore/", feeds_web.explore, name="explore"),
     path("<str:username>/", photos_web.profile, name="profile"),
     *graph_pages.profile_patterns,
 ]

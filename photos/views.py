@@ -16,6 +16,7 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from photos.selectors import media as media_reads
@@ -65,7 +66,7 @@ def permalink(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def permalink_action(request: HttpRequest, code: str) -> HttpResponse:
-    """Like, unlike or comment from the permalink page, then show it again."""
+    """Like, unlike or comment; then go back to ``next`` if it is a local path, else the photo."""
     photo_id = photo_id_from(code)
     if photo_id is None:
         raise Http404("no such photo")
@@ -87,7 +88,11 @@ def permalink_action(request: HttpRequest, code: str) -> HttpResponse:
             return HttpResponseBadRequest("action must be like, unlike or comment")
     except TextInvalid as exc:
         messages.error(request, str(exc))
-    return HttpResponseRedirect(f"/p/{code}/")
+    back = request.POST.get("next", "")
+    # No allowed hosts: only a path on this site passes, never another origin.
+    if not (back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts=None)):
+        back = f"/p/{code}/"
+    return HttpResponseRedirect(back)
 
 
 @require_GET
