@@ -151,7 +151,7 @@ MEDIA_URL = "/media/"
 
 if S3_ENDPOINT_URL != "none":
     _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "instaclone.storage.S3Storage",
         "OPTIONS": {
             "bucket_name": S3_BUCKET,
             "endpoint_url": S3_ENDPOINT_URL,
