@@ -30,5 +30,7 @@ class S3Storage(s3.S3Storage):  # type: ignore[misc]  # django-storages ships no
         if is_seekable(content):
             content.seek(0)
         body = content.read()
-        self.bucket.Object(key).put(Body=body if isinstance(body, bytes) else body.encode(), **params)
+        if isinstance(body, str):
+            body = body.encode()
+        self.bucket.Object(key).put(Body=body, **params)
         return str(cleaned)
