@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -16,11 +15,3 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """Report each dependency; 503 when any is down."""
     report = health_report()
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
-
-
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    """Send people to their profile (the feed takes this place later), others to log in."""
-    if request.user.is_authenticated:
-        return redirect(f"/{request.user.get_username()}/")
-    return redirect("accounts:login")
