@@ -28,6 +28,7 @@ ROUTERS: tuple[tuple[str, str], ...] = (
     ("media", "feeds.api.popular_router"),
     ("media", "photos.api.media.media_router"),
     ("tags", "photos.api.tags.router"),
+    ("ping", "instaclone.api.ping.router"),
 )
 
 
