@@ -27,8 +27,10 @@ keepalive = 2
 
 # Recycle workers now and then so a slow leak cannot grow forever; the jitter keeps the workers
 # of one master from restarting at the same moment.
-max_requests = 1000
-max_requests_jitter = 100
+# At a few hundred requests a second a worker serves 1,000 in seconds, so the bound is higher
+# and the jitter wide: four workers started together must not all restart in one moment.
+max_requests = 20000
+max_requests_jitter = 5000
 
 # nginx on the same host sets X-Forwarded-For/Proto/Host; trust them only from there.
 forwarded_allow_ips = "127.0.0.1"

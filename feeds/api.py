@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from pydantic import Field
 
 from feeds.popular import popular_entries
 from feeds.selectors import home_feed_entries
 from instaclone.api.auth import OptionalTokenAuth, TokenAuth
-from instaclone.api.envelope import Envelope, PagedEnvelope, envelope, error_responses
+from instaclone.api.envelope import Envelope, PagedEnvelope, envelope_response, error_responses
 from instaclone.api.pagination import PageQuery, next_url
 from photos.api.media import Media
 from photos.selectors.hydration import Audience, media_objects
@@ -36,7 +34,7 @@ def _base_url(request: HttpRequest) -> str:
     response={200: PagedEnvelope[Media], **error_responses()},
     summary="The home feed: the latest photos of the people the token's user follows",
 )
-def users_self_feed(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
+def users_self_feed(request: HttpRequest, page: Query[PageQuery]) -> HttpResponse:
     params = page.params()
     viewer = request.auth.id  # type: ignore[attr-defined]
     entries = home_feed_entries(
@@ -51,7 +49,7 @@ def users_self_feed(request: HttpRequest, page: Query[PageQuery]) -> dict[str, A
         # The cursor is the last entry read, shown or not, so a run of hidden ones never loops.
         last = str(shown[-1][0])
         pagination = {"next_url": next_url(request, {"max_id": last}), "next_max_id": last}
-    return envelope(data, pagination)
+    return envelope_response(data, pagination)
 
 
 @popular_router.get(
@@ -60,7 +58,7 @@ def users_self_feed(request: HttpRequest, page: Query[PageQuery]) -> dict[str, A
     response={200: Envelope[list[Media]], **error_responses()},
     summary="Popular photos right now (public accounts, ranked by likes with time decay)",
 )
-def media_popular(request: HttpRequest, query: Query[PopularQuery]) -> dict[str, Any]:
+def media_popular(request: HttpRequest, query: Query[PopularQuery]) -> HttpResponse:
     user = request.auth  # type: ignore[attr-defined]
     viewer = user.id if user.is_authenticated else None
     count = min(query.count or POPULAR_DEFAULT, 100)
@@ -70,4 +68,4 @@ def media_popular(request: HttpRequest, query: Query[PopularQuery]) -> dict[str,
         base_url=_base_url(request),
         audience=Audience.VISIBLE,
     )
-    return envelope(data)
+    return envelope_response(data)

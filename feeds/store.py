@@ -28,15 +28,13 @@ BUILD_SECONDS = 30
 PENDING_SECONDS = 60
 _ID = 8
 
-# Bytewise "a > b" for two 8-byte IDs: Lua's own string comparison follows the server's
-# locale, which need not be bytewise.
+# "a > b" for the IDs at the start of two strings, as two 32-bit halves: Lua's own string
+# comparison follows the server's locale, and its numbers are doubles (53 bits).
 _GT = """
 local function gt(a, b)
-  for i = 1, 8 do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x > y end
-  end
-  return false
+  local ah, al = struct.unpack('>I4I4', a)
+  local bh, bl = struct.unpack('>I4I4', b)
+  return ah > bh or (ah == bh and al > bl)
 end
 local function trim(feed, floor, cap)
   local size = redis.call('ZCARD', feed)
@@ -48,24 +46,31 @@ local function trim(feed, floor, cap)
 end
 """
 
-# KEYS: feed, floor, pending, building per user. ARGV: member, cap. Adds one photo to each
-# existing feed above its floor; a feed being built gets it in its pending set.
+# KEYS: each user's feed. ARGV: member, cap, pending TTL, feed TTL. Adds one photo to each
+# existing feed above its floor; a feed being built gets it in its pending set. The other keys
+# of a user are named from the feed's (one Redis server; nothing is clustered).
 _ADD = (
     _GT
     + """
 local member, cap, added = ARGV[1], tonumber(ARGV[2]), 0
-for i = 1, #KEYS, 4 do
-  local floor = redis.call('GET', KEYS[i + 1])
+local mh, ml = struct.unpack('>I4I4', member)
+for _, feed in ipairs(KEYS) do
+  local floor = redis.call('GET', feed .. ':floor')
   if floor then
-    if gt(member, floor) then
-      redis.call('ZADD', KEYS[i], 0, member)
-      redis.call('EXPIRE', KEYS[i], tonumber(ARGV[4]))
-      trim(KEYS[i], KEYS[i + 1], cap)
+    local fh, fl = struct.unpack('>I4I4', floor)
+    if mh > fh or (mh == fh and ml > fl) then
+      redis.call('ZADD', feed, 0, member)
+      local size = redis.call('ZCARD', feed)
+      if size == 1 then
+        redis.call('EXPIRE', feed, tonumber(ARGV[4]))  -- the set had emptied and gone: anew
+      elseif size > cap then
+        trim(feed, feed .. ':floor', cap)
+      end
       added = added + 1
     end
-  elseif redis.call('EXISTS', KEYS[i + 3]) == 1 then
-    redis.call('ZADD', KEYS[i + 2], 0, member)
-    redis.call('EXPIRE', KEYS[i + 2], tonumber(ARGV[3]))
+  elseif redis.call('EXISTS', feed .. ':building') == 1 then
+    redis.call('ZADD', feed .. ':pending', 0, member)
+    redis.call('EXPIRE', feed .. ':pending', tonumber(ARGV[3]))
   end
 end
 return added
@@ -193,7 +198,7 @@ def feed_floor(user_id: int) -> int | None:
 
 def feeds_add(user_ids: Sequence[int], *, photo_id: int, owner_id: int) -> int:
     """Add one photo to the existing feeds of ``user_ids``; return how many took it."""
-    keys = [key for user_id in user_ids for key in _keys(user_id)]
+    keys = [_keys(user_id)[0] for user_id in user_ids]
     if not keys:
         return 0
     return int(

@@ -117,11 +117,13 @@ IDMAP_MAX_BUCKET_ENTRIES = env_int("IDMAP_MAX_BUCKET_ENTRIES", 512)
 
 # --- Memcached: two or more servers, keys hashed across them ----------------------------------
 
+from instaclone.memcached import Crc32RendezvousHash  # noqa: E402 - a class the client takes
+
 MEMCACHED_SERVERS = env_list("MEMCACHED_SERVERS", "127.0.0.1:21211,127.0.0.1:21212")
 MEMCACHED_TIMEOUT = env_float("MEMCACHED_TIMEOUT", 0.5)
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+        "BACKEND": "instaclone.memcached.PyMemcacheCache",
         "LOCATION": MEMCACHED_SERVERS,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "ic"),
         "OPTIONS": {
@@ -133,6 +135,7 @@ CACHES = {
             "retry_attempts": 1,
             "retry_timeout": 1,
             "dead_timeout": 10,
+            "hasher": Crc32RendezvousHash,
         },
     }
 }

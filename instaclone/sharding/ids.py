@@ -35,6 +35,11 @@ class DecodedId:
         return datetime.fromtimestamp((self.millis + EPOCH_MS) / 1000, tz=UTC)
 
 
+def unix_seconds_of_id(object_id: int) -> int:
+    """Return the Unix second an ID was issued in (what v1's ``created_time`` shows)."""
+    return (EPOCH_MS + (object_id >> (SHARD_BITS + SEQUENCE_BITS))) // 1000
+
+
 def compose_id(*, millis: int, shard: int, sequence: int) -> int:
     """Pack milliseconds since the epoch, a logical shard and a sequence into one ID."""
     if not 0 <= millis <= MAX_MILLIS:

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 from pydantic import Field
 
 from accounts.selectors.users import active_user, user_short, users_by_id
 from instaclone.api.auth import OptionalTokenAuth, TokenAuth, resolve_user_id
-from instaclone.api.envelope import Envelope, PagedEnvelope, envelope, error_responses
+from instaclone.api.envelope import (
+    Envelope,
+    PagedEnvelope,
+    envelope,
+    envelope_response,
+    error_responses,
+)
 from instaclone.api.errors import (
     APIInvalidParametersError,
     APINotAllowedError,
@@ -305,7 +311,7 @@ def media_comment_delete(request: HttpRequest, media_id: str, comment_id: str) -
     response={200: PagedEnvelope[Media], **error_responses()},
     summary="Photos the token's user liked, newest like first",
 )
-def media_liked(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
+def media_liked(request: HttpRequest, page: Query[PageQuery]) -> HttpResponse:
     params = page.params()
     viewer = request.auth.id  # type: ignore[attr-defined]
     rows = media_reads.liked_page(user_id=viewer, count=params.count + 1, max_id=params.max_id)
@@ -317,7 +323,7 @@ def media_liked(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
         base_url=_base_url(request),
         audience=Audience.VISIBLE,
     )
-    return envelope(data, pagination)
+    return envelope_response(data, pagination)
 
 
 @user_media_router.get(
@@ -326,7 +332,7 @@ def media_liked(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
     response={200: PagedEnvelope[Media], **error_responses(404)},
     summary="A user's photos, newest first",
 )
-def media_recent(request: HttpRequest, user_id: str, page: Query[PageQuery]) -> dict[str, Any]:
+def media_recent(request: HttpRequest, user_id: str, page: Query[PageQuery]) -> HttpResponse:
     from accounts.selectors.graph import access
 
     owner = active_user(resolve_user_id(request, user_id))
@@ -348,4 +354,4 @@ def media_recent(request: HttpRequest, user_id: str, page: Query[PageQuery]) -> 
         base_url=_base_url(request),
         audience=Audience.CHECKED,
     )
-    return envelope(data, pagination)
+    return envelope_response(data, pagination)

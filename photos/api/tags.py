@@ -5,12 +5,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from pydantic import Field
 
 from instaclone.api.auth import OptionalTokenAuth
-from instaclone.api.envelope import Envelope, PagedEnvelope, envelope, error_responses
+from instaclone.api.envelope import (
+    Envelope,
+    PagedEnvelope,
+    envelope,
+    envelope_response,
+    error_responses,
+)
 from instaclone.api.errors import APIInvalidParametersError, APINotFoundError
 from instaclone.api.pagination import TagPageQuery, next_url
 from photos.api.media import Media
@@ -72,7 +78,7 @@ def tags_detail(request: HttpRequest, name: str) -> dict[str, Any]:
     response={200: PagedEnvelope[Media], **error_responses(404)},
     summary="A tag's recent photos that the caller may see",
 )
-def tags_media(request: HttpRequest, name: str, page: Query[TagPageQuery]) -> dict[str, Any]:
+def tags_media(request: HttpRequest, name: str, page: Query[TagPageQuery]) -> HttpResponse:
     params = page.params()
     viewer = _viewer(request)
     data, cursor = tag_photos_page(
@@ -88,4 +94,4 @@ def tags_media(request: HttpRequest, name: str, page: Query[TagPageQuery]) -> di
             "next_url": next_url(request, {"max_tag_id": str(cursor)}),
             "next_max_tag_id": str(cursor),
         }
-    return envelope(data, pagination)
+    return envelope_response(data, pagination)

@@ -5,9 +5,9 @@
   every write that changes what it holds (like, unlike, comment, delete).
 - ``LIKED``: whether a user liked a photo (``(user_id, photo_id)``), loaded from the like rows
   on the photos' shards; forgotten by like and unlike.
-- ``PUBLIC_URLS`` / ``PRIVATE_URLS``: a rendition's signed URL by storage key, kept for half of
-  its life, so a request signs nothing while its URLs are cached. The owner's privacy picks
-  the kind, so going private needs no invalidation.
+- ``PUBLIC_URLS`` / ``PRIVATE_URLS``: a photo's three signed rendition URLs (largest first) by
+  its storage prefix, kept for half of their life, so a request signs nothing while they are
+  cached. The owner's privacy picks the kind, so going private needs no invalidation.
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ from typing import Any
 from instaclone.caching import Kind, cached_forget
 from instaclone.sharding.connections import query_shards, shard_for_photo
 from photos.selectors.media import COMMENTS_SHOWN, LIKERS_SHOWN
-from photos.storage import PRIVATE_URL_SECONDS, PUBLIC_URL_SECONDS, signed_url
+from photos.storage import (
+    PRIVATE_URL_SECONDS,
+    PUBLIC_URL_SECONDS,
+    SIZES,
+    rendition_key,
+    signed_url,
+)
 
 PHOTO_SECONDS = 24 * 3600
 LIKED_SECONDS = 24 * 3600
@@ -89,8 +95,13 @@ def _liked_load(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], bool]:
 
 
 def _urls_loader(seconds: int) -> Any:
-    def load(keys: list[str]) -> dict[str, str]:
-        return {key: signed_url(key, seconds=seconds) for key in keys}
+    def load(prefixes: list[str]) -> dict[str, tuple[str, ...]]:
+        return {
+            prefix: tuple(
+                signed_url(rendition_key(prefix, size), seconds=seconds) for size in SIZES.values()
+            )
+            for prefix in prefixes
+        }
 
     return load
 

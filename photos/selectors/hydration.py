@@ -17,10 +17,10 @@ from django.urls import reverse
 
 from accounts.selectors.cached import FOLLOWEES, HIDDEN, USERS
 from instaclone.caching import Kind, cached_fetch
-from instaclone.sharding.ids import decode_id
+from instaclone.sharding.ids import unix_seconds_of_id
 from photos.selectors.entries import LIKED, PHOTOS, PRIVATE_URLS, PUBLIC_URLS
 from photos.shortcodes import shortcode
-from photos.storage import SIZES, rendition_key
+from photos.storage import SIZES
 
 
 class Audience(Enum):
@@ -62,18 +62,17 @@ def media_objects(
     if not shown:
         return []
     people = {person for entry, _ in shown for person in _people_of(entry)} - set(users)
-    public = [_keys(e) for e, owner in shown if not owner["is_private"]]
-    private = [_keys(e) for e, owner in shown if owner["is_private"]]
     second = cached_fetch(
         {
             USERS: people,
-            PUBLIC_URLS: [key for keys in public for key in keys],
-            PRIVATE_URLS: [key for keys in private for key in keys],
+            PUBLIC_URLS: [e["media_key"] for e, owner in shown if not owner["is_private"]],
+            PRIVATE_URLS: [e["media_key"] for e, owner in shown if owner["is_private"]],
         }
     )
     everyone = {**users, **second[USERS]}
     urls = {**second[PUBLIC_URLS], **second[PRIVATE_URLS]}
     liked = first.get(LIKED, {})
+    link = base_url + reverse("permalink", args=["-"])[:-2]  # "/p/", found once
     return [
         media_object(
             entry,
@@ -81,7 +80,7 @@ def media_objects(
             people=everyone,
             urls=urls,
             has_liked=liked.get((viewer_id, entry["id"]), False),
-            base_url=base_url,
+            link_prefix=link,
         )
         for entry, owner in shown
     ]
@@ -110,10 +109,6 @@ def _people_of(entry: dict[str, Any]) -> list[int]:
     return [*entry["likers"], *(comment["user_id"] for comment in entry["comments"])]
 
 
-def _keys(entry: dict[str, Any]) -> list[str]:
-    return [rendition_key(entry["media_key"], size) for size in SIZES.values()]
-
-
 def user_short(user: dict[str, Any]) -> dict[str, Any]:
     """Return v1's short user object from a cached user."""
     return {
@@ -125,7 +120,7 @@ def user_short(user: dict[str, Any]) -> dict[str, Any]:
 
 
 def _time(object_id: int) -> str:
-    return str(int(decode_id(object_id).created_at.timestamp()))
+    return str(unix_seconds_of_id(object_id))
 
 
 def media_object(
@@ -133,19 +128,20 @@ def media_object(
     *,
     owner: dict[str, Any],
     people: dict[int, dict[str, Any]],
-    urls: dict[str, str],
+    urls: dict[str, tuple[str, ...]],
     has_liked: bool,
-    base_url: str,
+    link_prefix: str,
 ) -> dict[str, Any]:
-    """Return v1's media object from a cached photo and the users and URLs it names."""
+    """Return v1's media object from a cached photo and the users and URLs it names.
+
+    ``urls`` maps storage prefixes to the renditions' URLs, largest first; ``link_prefix`` is
+    the absolute permalink path before the short code.
+    """
     photo_id = entry["id"]
+    signed = urls.get(entry["media_key"], ("",) * len(SIZES))
     images = {
-        name: {
-            "url": urls.get(rendition_key(entry["media_key"], size), ""),
-            "width": size,
-            "height": size,
-        }
-        for name, size in SIZES.items()
+        name: {"url": url, "width": size, "height": size}
+        for (name, size), url in zip(SIZES.items(), signed, strict=True)
     }
     caption = None
     if entry["caption"]:
@@ -188,7 +184,7 @@ def media_object(
         "user_has_liked": has_liked,
         "tags": list(entry["tags"]),
         "filter": entry["filter_name"],
-        "link": base_url + reverse("permalink", args=[shortcode(photo_id)]),
+        "link": f"{link_prefix}{shortcode(photo_id)}/",
         "location": location,
         "users_in_photo": [],
     }

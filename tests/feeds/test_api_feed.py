@@ -230,3 +230,26 @@ def test_going_private_hides_photos_next_read(people, token_for) -> None:  # typ
     assert _ids(seen) == [photo]
     # A private owner's photos get the short-lived URLs from then on.
     assert seen["data"][0]["images"]["thumbnail"]["url"] != public_url
+
+
+def test_list_answers_match_their_declared_schema(people, post_row, edge, token_for) -> None:  # type: ignore[no-untyped-def]
+    from instaclone.api.envelope import PagedEnvelope
+    from photos.api.media import Media
+
+    viewer, friend, fan = people(3)
+    edge(viewer.id, friend.id)
+    photo = post_row(friend, caption="schema #checked")
+    likes.like(user_id=fan.id, photo_id=photo)
+    comments.comment_create(user_id=fan.id, photo_id=photo, text="fits")
+    token = token_for(viewer)
+    for path in (
+        "/v1/users/self/feed",
+        f"/v1/users/{friend.id}/media/recent",
+        "/v1/users/self/media/liked",
+        "/v1/tags/checked/media/recent",
+    ):
+        status, body = _get(path, token)
+        assert status == 200, (path, body)
+        PagedEnvelope[Media].model_validate(body)
+    _, feed = _get("/v1/users/self/feed", token)
+    assert feed["data"][0]["comments"]["data"][0]["from"]["username"] == fan.username

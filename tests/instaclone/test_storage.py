@@ -6,14 +6,14 @@ import secrets
 
 import pytest
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import default_storage, storages
 
 from instaclone.storage import SINGLE_PUT_MAX_BYTES, S3Storage
 
 
 @pytest.mark.parametrize("size", [0, 56 * 1024, SINGLE_PUT_MAX_BYTES + 1])
 def test_saved_objects_read_back_whole_and_overwrite(size: int) -> None:
-    assert isinstance(default_storage._wrapped, S3Storage)
+    assert type(storages["default"]) is S3Storage
     key = f"tests/storage/{secrets.token_hex(8)}.jpg"
     first = secrets.token_bytes(size)
     try:
