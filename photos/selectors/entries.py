@@ -1,13 +1,17 @@
-"""Photos as cached plain data: the row, its latest likers and comments, and signed URLs.
+"""Photos as cached plain data, ready to show: the row, its latest likers and comments, URLs.
 
-- ``PHOTOS``: one photo with its exact counts, its four latest likers and eight latest
-  comments, loaded for any number of photos with one query per physical server. Forgotten by
-  every write that changes what it holds (like, unlike, comment, delete).
-- ``LIKED``: whether a user liked a photo (``(user_id, photo_id)``), loaded from the like rows
-  on the photos' shards; forgotten by like and unlike.
+- ``PHOTOS``: one photo as a card: its fields and exact counts, its four latest likers and
+  eight latest comments as v1 objects (their authors' names and pictures embedded), who liked
+  it when at most ``LIKER_SET_MAX`` did, and its public rendition URLs. Loaded for any number of
+  photos with one query per physical server. Forgotten by every write that changes the photo
+  (like, unlike, comment, delete); the likers' and commenters' own names and pictures inside may
+  be up to ``PHOTO_SECONDS`` old. The owner is never embedded: readers fetch the owner beside
+  the card, so privacy, bans and renames of the owner apply at once.
+- ``LIKED``: whether a user liked a photo (``(user_id, photo_id)``), for photos liked by more
+  than ``LIKER_SET_MAX``; loaded from the like rows on the photos' shards.
 - ``PUBLIC_URLS`` / ``PRIVATE_URLS``: a photo's three signed rendition URLs (largest first) by
-  its storage prefix, kept for half of their life, so a request signs nothing while they are
-  cached. The owner's privacy picks the kind, so going private needs no invalidation.
+  its storage prefix, kept for half of their life, so rebuilding a card signs nothing. A card
+  carries the public ones; a private owner's photos take the short-lived ones instead.
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from instaclone.caching import Kind, cached_forget
+from accounts.selectors.cached import USERS
+from instaclone.caching import Kind, cached_fetch, cached_forget
 from instaclone.sharding.connections import query_shards, shard_for_photo
+from instaclone.sharding.ids import unix_seconds_of_id
 from photos.selectors.media import COMMENTS_SHOWN, LIKERS_SHOWN
+from photos.shortcodes import shortcode
 from photos.storage import (
     PRIVATE_URL_SECONDS,
     PUBLIC_URL_SECONDS,
@@ -26,8 +33,10 @@ from photos.storage import (
     signed_url,
 )
 
-PHOTO_SECONDS = 24 * 3600
+PHOTO_SECONDS = 3600
 LIKED_SECONDS = 24 * 3600
+# Up to this many likers the card holds them all, so "did the viewer like it" needs no lookup.
+LIKER_SET_MAX = 256
 PHOTO_FIELDS = (
     "id",
     "user_id",
@@ -45,12 +54,22 @@ _PHOTOS_SQL = (
     "SELECT p.id, p.user_id, p.caption, p.filter_name, p.media_key, p.tags, p.location_name, "
     "p.latitude, p.longitude, p.like_count, p.comment_count, "
     "ARRAY(SELECT l.user_id FROM {schema}.photos_like l WHERE l.photo_id = p.id "
-    f"ORDER BY l.id DESC LIMIT {LIKERS_SHOWN}), "
+    f"ORDER BY l.id DESC LIMIT {LIKER_SET_MAX + 1}), "
     "(SELECT coalesce(json_agg(json_build_array(c.id::text, c.user_id::text, c.text) "
     "ORDER BY c.id), '[]') FROM (SELECT id, user_id, text FROM {schema}.photos_comment "
     f"WHERE photo_id = p.id ORDER BY id DESC LIMIT {COMMENTS_SHOWN}) c) "
     "FROM {schema}.photos_photo p WHERE p.id = ANY(%s)"
 )
+
+
+def short_user(user: dict[str, Any]) -> dict[str, Any]:
+    """Return v1's short user object from a cached user."""
+    return {
+        "id": str(user["id"]),
+        "username": user["username"],
+        "full_name": user["full_name"],
+        "profile_picture": user["profile_picture"],
+    }
 
 
 def _photos_load(photo_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -61,17 +80,44 @@ def _photos_load(photo_ids: list[int]) -> dict[int, dict[str, Any]]:
         except LookupError:
             continue  # no shard bits and no owner in the map: no such photo
     rows = query_shards(_PHOTOS_SQL, {shard: [ids] for shard, ids in by_shard.items()})
+    # IDs travel as text inside the JSON: JSON numbers are doubles to most readers.
+    comments = {row[0]: [(int(c), int(u), text) for c, u, text in row[-1]] for row in rows}
+    # The authors and the URLs come through the cache too: a like rebuilds the card, not them.
+    fetched = cached_fetch(
+        {
+            USERS: {u for row in rows for u in row[-2][:LIKERS_SHOWN]}
+            | {u for said in comments.values() for _, u, _ in said},
+            PUBLIC_URLS: [row[PHOTO_FIELDS.index("media_key")] for row in rows],
+        }
+    )
+    people, urls = fetched[USERS], fetched[PUBLIC_URLS]
     found = {}
     for row in rows:
-        entry = dict(zip(PHOTO_FIELDS, row[: len(PHOTO_FIELDS)], strict=True))
-        entry["likers"] = list(row[len(PHOTO_FIELDS)])
-        # IDs travel as text: JSON numbers are doubles to most readers.
-        entry["comments"] = [
-            {"id": int(cid), "user_id": int(uid), "text": text}
-            for cid, uid, text in row[len(PHOTO_FIELDS) + 1]
+        card = dict(zip(PHOTO_FIELDS, row[: len(PHOTO_FIELDS)], strict=True))
+        likers = row[-2]
+        card["likers"] = [short_user(people[u]) for u in likers[:LIKERS_SHOWN] if u in people]
+        card["liker_ids"] = frozenset(likers) if len(likers) <= LIKER_SET_MAX else None
+        card["comments"] = [
+            {
+                "id": str(comment_id),
+                "text": text,
+                "created_time": str(unix_seconds_of_id(comment_id)),
+                "from": short_user(people[author]),
+            }
+            for comment_id, author, text in comments[row[0]]
+            if author in people
         ]
-        found[entry["id"]] = entry
+        card["created_time"] = str(unix_seconds_of_id(card["id"]))
+        card["code"] = shortcode(card["id"])
+        card["public_urls"] = urls[card["media_key"]]
+        found[card["id"]] = card
     return found
+
+
+def _signed(prefix: str, seconds: int) -> tuple[str, ...]:
+    return tuple(
+        signed_url(rendition_key(prefix, size), seconds=seconds) for size in SIZES.values()
+    )
 
 
 def _liked_load(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], bool]:
@@ -96,17 +142,12 @@ def _liked_load(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], bool]:
 
 def _urls_loader(seconds: int) -> Any:
     def load(prefixes: list[str]) -> dict[str, tuple[str, ...]]:
-        return {
-            prefix: tuple(
-                signed_url(rendition_key(prefix, size), seconds=seconds) for size in SIZES.values()
-            )
-            for prefix in prefixes
-        }
+        return {prefix: _signed(prefix, seconds) for prefix in prefixes}
 
     return load
 
 
-PHOTOS = Kind("ph", _photos_load, PHOTO_SECONDS)
+PHOTOS = Kind("card", _photos_load, PHOTO_SECONDS)
 LIKED = Kind("lk", _liked_load, LIKED_SECONDS)
 PUBLIC_URLS = Kind("url", _urls_loader(PUBLIC_URL_SECONDS), PUBLIC_URL_SECONDS // 2)
 PRIVATE_URLS = Kind("purl", _urls_loader(PRIVATE_URL_SECONDS), PRIVATE_URL_SECONDS // 2)

@@ -1,10 +1,11 @@
-"""Turn (photo ID, owner ID) pairs into v1 media objects: two cache reads, whatever the count.
+"""Turn (photo ID, owner ID) pairs into v1 media objects: one cache read, whatever the count.
 
-The first ``get_many`` brings the photos, their owners, whether the viewer liked each, and the
-viewer's followees and blocks; the second the likers and commenters not already known and the
-renditions' signed URLs (their kind depends on the owner's privacy, known only by then). Misses
-are loaded in bulk, one query per physical server. Who may see what is decided here from the
-same cached facts, so a block, a ban or a delete is seen by the very next read.
+One ``get_many`` brings the photos' cards (photos/selectors/entries.py: counts, latest likers
+and comments, public URLs, who liked it), their owners, and the viewer's followees and blocks.
+A second read happens only for what a card cannot hold: private owners' short-lived URLs, and
+"did the viewer like it" on photos with very many likes. Misses are loaded in bulk, one query
+per physical server. Who may see what is decided here from the owners and graph facts fetched
+beside the cards, so a block, a ban, a privacy switch or a delete is seen by the very next read.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ from django.urls import reverse
 
 from accounts.selectors.cached import FOLLOWEES, HIDDEN, USERS
 from instaclone.caching import Kind, cached_fetch
-from instaclone.sharding.ids import unix_seconds_of_id
-from photos.selectors.entries import LIKED, PHOTOS, PRIVATE_URLS, PUBLIC_URLS
-from photos.shortcodes import shortcode
+from photos.selectors.entries import LIKED, PHOTOS, PRIVATE_URLS, short_user
 from photos.storage import SIZES
 
 
@@ -41,10 +40,11 @@ def media_objects(
     """Return v1 media objects for (photo ID, owner ID) pairs the viewer may see, in order."""
     if not refs:
         return []
-    photo_ids = [photo_id for photo_id, _ in refs]
-    wanted: dict[Kind, Any] = {PHOTOS: photo_ids, USERS: {owner for _, owner in refs}}
+    wanted: dict[Kind, Any] = {
+        PHOTOS: [photo_id for photo_id, _ in refs],
+        USERS: {owner for _, owner in refs},
+    }
     if viewer_id is not None:
-        wanted[LIKED] = [(viewer_id, photo_id) for photo_id in photo_ids]
         wanted[FOLLOWEES] = [viewer_id]
         wanted[HIDDEN] = [viewer_id]
     first = cached_fetch(wanted)
@@ -53,36 +53,37 @@ def media_objects(
     hidden = first.get(HIDDEN, {}).get(viewer_id, frozenset())
     shown = []
     for photo_id, owner_id in refs:
-        entry = first[PHOTOS].get(photo_id)
+        card = first[PHOTOS].get(photo_id)
         owner = users.get(owner_id)
-        if entry is None or owner is None or entry["user_id"] != owner_id:
+        if card is None or owner is None or card["user_id"] != owner_id:
             continue  # deleted, its owner banned, or a stale reference
         if _may_see(viewer_id, owner, audience, followees, hidden):
-            shown.append((entry, owner))
+            shown.append((card, owner))
     if not shown:
         return []
-    people = {person for entry, _ in shown for person in _people_of(entry)} - set(users)
-    second = cached_fetch(
-        {
-            USERS: people,
-            PUBLIC_URLS: [e["media_key"] for e, owner in shown if not owner["is_private"]],
-            PRIVATE_URLS: [e["media_key"] for e, owner in shown if owner["is_private"]],
-        }
-    )
-    everyone = {**users, **second[USERS]}
-    urls = {**second[PUBLIC_URLS], **second[PRIVATE_URLS]}
-    liked = first.get(LIKED, {})
+    more: dict[Kind, Any] = {
+        PRIVATE_URLS: [card["media_key"] for card, owner in shown if owner["is_private"]],
+    }
+    if viewer_id is not None:
+        more[LIKED] = [(viewer_id, c["id"]) for c, _ in shown if c["liker_ids"] is None]
+    second = cached_fetch(more) if any(more.values()) else {}
+    private_urls = second.get(PRIVATE_URLS, {})
+    liked = second.get(LIKED, {})
     link = base_url + reverse("permalink", args=["-"])[:-2]  # "/p/", found once
     return [
         media_object(
-            entry,
+            card,
             owner=owner,
-            people=everyone,
-            urls=urls,
-            has_liked=liked.get((viewer_id, entry["id"]), False),
+            urls=private_urls.get(card["media_key"]) if owner["is_private"] else None,
+            has_liked=viewer_id is not None
+            and (
+                viewer_id in card["liker_ids"]
+                if card["liker_ids"] is not None
+                else liked.get((viewer_id, card["id"]), False)
+            ),
             link_prefix=link,
         )
-        for entry, owner in shown
+        for card, owner in shown
     ]
 
 
@@ -105,86 +106,54 @@ def _may_see(
     return True
 
 
-def _people_of(entry: dict[str, Any]) -> list[int]:
-    return [*entry["likers"], *(comment["user_id"] for comment in entry["comments"])]
-
-
-def user_short(user: dict[str, Any]) -> dict[str, Any]:
-    """Return v1's short user object from a cached user."""
-    return {
-        "id": str(user["id"]),
-        "username": user["username"],
-        "full_name": user["full_name"],
-        "profile_picture": user["profile_picture"],
-    }
-
-
-def _time(object_id: int) -> str:
-    return str(unix_seconds_of_id(object_id))
-
-
 def media_object(
-    entry: dict[str, Any],
+    card: dict[str, Any],
     *,
     owner: dict[str, Any],
-    people: dict[int, dict[str, Any]],
-    urls: dict[str, tuple[str, ...]],
+    urls: tuple[str, ...] | None,
     has_liked: bool,
     link_prefix: str,
 ) -> dict[str, Any]:
-    """Return v1's media object from a cached photo and the users and URLs it names.
+    """Return v1's media object from a photo's card and its owner.
 
-    ``urls`` maps storage prefixes to the renditions' URLs, largest first; ``link_prefix`` is
-    the absolute permalink path before the short code.
+    ``urls`` replaces the card's public rendition URLs (a private owner's short-lived ones);
+    ``link_prefix`` is the absolute permalink path before the short code.
     """
-    photo_id = entry["id"]
-    signed = urls.get(entry["media_key"], ("",) * len(SIZES))
-    images = {
-        name: {"url": url, "width": size, "height": size}
-        for (name, size), url in zip(SIZES.items(), signed, strict=True)
-    }
+    photo_id = card["id"]
+    signed = urls or card["public_urls"]
+    user = short_user(owner)
     caption = None
-    if entry["caption"]:
+    if card["caption"]:
         caption = {
             "id": str(photo_id),
-            "text": entry["caption"],
-            "created_time": _time(photo_id),
-            "from": user_short(owner),
+            "text": card["caption"],
+            "created_time": card["created_time"],
+            "from": user,
         }
     location = None
-    if entry["location_name"] or entry["latitude"] is not None:
+    if card["location_name"] or card["latitude"] is not None:
         location = {
             "id": None,
-            "name": entry["location_name"],
-            "latitude": entry["latitude"],
-            "longitude": entry["longitude"],
+            "name": card["location_name"],
+            "latitude": card["latitude"],
+            "longitude": card["longitude"],
         }
-    comments = [
-        {
-            "id": str(comment["id"]),
-            "text": comment["text"],
-            "created_time": _time(comment["id"]),
-            "from": user_short(people[comment["user_id"]]),
-        }
-        for comment in entry["comments"]
-        if comment["user_id"] in people
-    ]
     return {
         "id": f"{photo_id}_{owner['id']}",
         "type": "image",
-        "user": user_short(owner),
-        "images": images,
-        "created_time": _time(photo_id),
-        "caption": caption,
-        "likes": {
-            "count": entry["like_count"],
-            "data": [user_short(people[u]) for u in entry["likers"] if u in people],
+        "user": user,
+        "images": {
+            name: {"url": url, "width": size, "height": size}
+            for (name, size), url in zip(SIZES.items(), signed, strict=True)
         },
-        "comments": {"count": entry["comment_count"], "data": comments},
+        "created_time": card["created_time"],
+        "caption": caption,
+        "likes": {"count": card["like_count"], "data": card["likers"]},
+        "comments": {"count": card["comment_count"], "data": card["comments"]},
         "user_has_liked": has_liked,
-        "tags": list(entry["tags"]),
-        "filter": entry["filter_name"],
-        "link": f"{link_prefix}{shortcode(photo_id)}/",
+        "tags": list(card["tags"]),
+        "filter": card["filter_name"],
+        "link": f"{link_prefix}{card['code']}/",
         "location": location,
         "users_in_photo": [],
     }

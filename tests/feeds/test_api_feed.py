@@ -133,9 +133,9 @@ def test_warm_feed_round_trips_fixed(people, post_row, edge, token_for) -> None:
             status, body = _get("/v1/users/self/feed", token)
         assert status == 200 and len(body["data"]) == 6
         counts[followees] = dict(trips)
-    # The feed's own work is one Redis read and two get_many; the token costs one cache get
+    # The feed's own work is one Redis read and one get_many; the token costs one cache get
     # and the rate limit one Redis pipeline, as on every API request.
-    assert counts[2] == counts[12] == {"postgres": 0, "redis": 2, "memcached": 3}
+    assert counts[2] == counts[12] == {"postgres": 0, "redis": 2, "memcached": 2}
 
 
 def test_a_cold_cache_reads_each_server_once(people, post_row, edge, token_for) -> None:  # type: ignore[no-untyped-def]
