@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class PhotosConfig(AppConfig):
     name = "photos"
+
+    def ready(self) -> None:
+        from photos.selectors.entries import connect_card_receivers
+
+        connect_card_receivers()

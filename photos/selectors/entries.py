@@ -5,8 +5,9 @@
   it when at most ``LIKER_SET_MAX`` did, and its public rendition URLs. Loaded for any number of
   photos with one query per physical server. Forgotten by every write that changes the photo
   (like, unlike, comment, delete); the likers' and commenters' own names and pictures inside may
-  be up to ``PHOTO_SECONDS`` old. The owner is never embedded: readers fetch the owner beside
-  the card, so privacy, bans and renames of the owner apply at once.
+  be up to ``PHOTO_SECONDS`` old. The owner is embedded too (name, picture, privacy): saving a
+  user forgets the cards of all their photos (``connect_card_receivers``), so a privacy switch,
+  a ban or a rename of the owner applies at once; a banned owner's photos read as absent.
 - ``LIKED``: whether a user liked a photo (``(user_id, photo_id)``), for photos liked by more
   than ``LIKER_SET_MAX``; loaded from the like rows on the photos' shards.
 - ``PUBLIC_URLS`` / ``PRIVATE_URLS``: a photo's three signed rendition URLs (largest first) by
@@ -19,10 +20,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.db import transaction
+from django.db.models.signals import post_save
+
 from accounts.selectors.cached import USERS
 from instaclone.caching import Kind, cached_fetch, cached_forget
-from instaclone.sharding.connections import query_shards, shard_for_photo
+from instaclone.sharding.connections import query_shards, shard_for_photo, user_shard
 from instaclone.sharding.ids import unix_seconds_of_id
+from photos.models import Photo
 from photos.selectors.media import COMMENTS_SHOWN, LIKERS_SHOWN
 from photos.shortcodes import shortcode
 from photos.storage import (
@@ -82,10 +87,11 @@ def _photos_load(photo_ids: list[int]) -> dict[int, dict[str, Any]]:
     rows = query_shards(_PHOTOS_SQL, {shard: [ids] for shard, ids in by_shard.items()})
     # IDs travel as text inside the JSON: JSON numbers are doubles to most readers.
     comments = {row[0]: [(int(c), int(u), text) for c, u, text in row[-1]] for row in rows}
-    # The authors and the URLs come through the cache too: a like rebuilds the card, not them.
+    # Owners, authors and URLs come through the cache too: a like rebuilds the card, not them.
     fetched = cached_fetch(
         {
-            USERS: {u for row in rows for u in row[-2][:LIKERS_SHOWN]}
+            USERS: {row[1] for row in rows}
+            | {u for row in rows for u in row[-2][:LIKERS_SHOWN]}
             | {u for said in comments.values() for _, u, _ in said},
             PUBLIC_URLS: [row[PHOTO_FIELDS.index("media_key")] for row in rows],
         }
@@ -93,7 +99,12 @@ def _photos_load(photo_ids: list[int]) -> dict[int, dict[str, Any]]:
     people, urls = fetched[USERS], fetched[PUBLIC_URLS]
     found = {}
     for row in rows:
+        owner = people.get(row[1])
+        if owner is None:
+            continue  # the owner is banned: the photo reads as absent until reinstated
         card = dict(zip(PHOTO_FIELDS, row[: len(PHOTO_FIELDS)], strict=True))
+        card["owner"] = short_user(owner)
+        card["owner_private"] = owner["is_private"]
         likers = row[-2]
         card["likers"] = [short_user(people[u]) for u in likers[:LIKERS_SHOWN] if u in people]
         card["liker_ids"] = frozenset(likers) if len(likers) <= LIKER_SET_MAX else None
@@ -156,6 +167,32 @@ PRIVATE_URLS = Kind("purl", _urls_loader(PRIVATE_URL_SECONDS), PRIVATE_URL_SECON
 def photos_forget(photo_ids: Iterable[int], *, using: str | None) -> None:
     """Forget cached photos (call inside the transaction that changes them)."""
     cached_forget(PHOTOS, photo_ids, using=using)
+
+
+def owner_cards_forget(user_id: int) -> None:
+    """Forget the cards of every photo of a user (their name, picture or privacy changed)."""
+    with user_shard(user_id) as shard:
+        photo_ids = list(Photo.objects.filter(user_id=user_id).values_list("id", flat=True))
+    photos_forget(photo_ids, using=shard.alias)
+
+
+def _owner_saved(sender: type, instance: Any, **kwargs: Any) -> None:
+    update_fields = kwargs.get("update_fields")
+    if update_fields is not None and set(update_fields) <= {"last_login", "password"}:
+        return
+    if kwargs.get("created"):
+        return  # no photos yet
+    user_id = instance.pk
+    owner_cards_forget(user_id)
+    # Again after the users database commits: a card rebuilt meanwhile read the old owner.
+    transaction.on_commit(lambda: owner_cards_forget(user_id), using=instance._state.db)
+
+
+def connect_card_receivers() -> None:
+    """Forget a user's photo cards whenever the user is saved (idempotent)."""
+    from accounts.models import User
+
+    post_save.connect(_owner_saved, sender=User, dispatch_uid="photos-owner-cards")
 
 
 def liked_forget(*, user_id: int, photo_id: int, using: str | None) -> None:

@@ -1,11 +1,12 @@
 """Turn (photo ID, owner ID) pairs into v1 media objects: one cache read, whatever the count.
 
-One ``get_many`` brings the photos' cards (photos/selectors/entries.py: counts, latest likers
-and comments, public URLs, who liked it), their owners, and the viewer's followees and blocks.
+One ``get_many`` brings the photos' cards (photos/selectors/entries.py: owner, counts, latest
+likers and comments, public URLs, who liked it) and the viewer's followees and blocks.
 A second read happens only for what a card cannot hold: private owners' short-lived URLs, and
 "did the viewer like it" on photos with very many likes. Misses are loaded in bulk, one query
-per physical server. Who may see what is decided here from the owners and graph facts fetched
-beside the cards, so a block, a ban, a privacy switch or a delete is seen by the very next read.
+per physical server. Who may see what is decided here from the cards and the graph facts
+fetched beside them; saving a user forgets their cards, so a block, a ban, a privacy switch or
+a delete is seen by the very next read.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from typing import Any
 
 from django.urls import reverse
 
-from accounts.selectors.cached import FOLLOWEES, HIDDEN, USERS
+from accounts.selectors.cached import FOLLOWEES, HIDDEN
 from instaclone.caching import Kind, cached_fetch
-from photos.selectors.entries import LIKED, PHOTOS, PRIVATE_URLS, short_user
+from photos.selectors.entries import LIKED, PHOTOS, PRIVATE_URLS
 from photos.storage import SIZES
 
 
@@ -40,32 +41,27 @@ def media_objects(
     """Return v1 media objects for (photo ID, owner ID) pairs the viewer may see, in order."""
     if not refs:
         return []
-    wanted: dict[Kind, Any] = {
-        PHOTOS: [photo_id for photo_id, _ in refs],
-        USERS: {owner for _, owner in refs},
-    }
+    wanted: dict[Kind, Any] = {PHOTOS: [photo_id for photo_id, _ in refs]}
     if viewer_id is not None:
         wanted[FOLLOWEES] = [viewer_id]
         wanted[HIDDEN] = [viewer_id]
     first = cached_fetch(wanted)
-    users = first[USERS]
     followees = first.get(FOLLOWEES, {}).get(viewer_id, frozenset())
     hidden = first.get(HIDDEN, {}).get(viewer_id, frozenset())
     shown = []
     for photo_id, owner_id in refs:
         card = first[PHOTOS].get(photo_id)
-        owner = users.get(owner_id)
-        if card is None or owner is None or card["user_id"] != owner_id:
+        if card is None or card["user_id"] != owner_id:
             continue  # deleted, its owner banned, or a stale reference
-        if _may_see(viewer_id, owner, audience, followees, hidden):
-            shown.append((card, owner))
+        if _may_see(viewer_id, card, audience, followees, hidden):
+            shown.append(card)
     if not shown:
         return []
     more: dict[Kind, Any] = {
-        PRIVATE_URLS: [card["media_key"] for card, owner in shown if owner["is_private"]],
+        PRIVATE_URLS: [card["media_key"] for card in shown if card["owner_private"]],
     }
     if viewer_id is not None:
-        more[LIKED] = [(viewer_id, c["id"]) for c, _ in shown if c["liker_ids"] is None]
+        more[LIKED] = [(viewer_id, c["id"]) for c in shown if c["liker_ids"] is None]
     second = cached_fetch(more) if any(more.values()) else {}
     private_urls = second.get(PRIVATE_URLS, {})
     liked = second.get(LIKED, {})
@@ -73,8 +69,7 @@ def media_objects(
     return [
         media_object(
             card,
-            owner=owner,
-            urls=private_urls.get(card["media_key"]) if owner["is_private"] else None,
+            urls=private_urls.get(card["media_key"]) if card["owner_private"] else None,
             has_liked=viewer_id is not None
             and (
                 viewer_id in card["liker_ids"]
@@ -83,18 +78,18 @@ def media_objects(
             ),
             link_prefix=link,
         )
-        for card, owner in shown
+        for card in shown
     ]
 
 
 def _may_see(
     viewer_id: int | None,
-    owner: dict[str, Any],
+    card: dict[str, Any],
     audience: Audience,
     followees: frozenset[int],
     hidden: frozenset[int],
 ) -> bool:
-    owner_id = owner["id"]
+    owner_id = card["user_id"]
     if owner_id == viewer_id:
         return True
     if owner_id in hidden:
@@ -102,26 +97,25 @@ def _may_see(
     if audience is Audience.FOLLOWED:
         return owner_id in followees
     if audience is Audience.VISIBLE:
-        return not owner["is_private"] or owner_id in followees
+        return not card["owner_private"] or owner_id in followees
     return True
 
 
 def media_object(
     card: dict[str, Any],
     *,
-    owner: dict[str, Any],
     urls: tuple[str, ...] | None,
     has_liked: bool,
     link_prefix: str,
 ) -> dict[str, Any]:
-    """Return v1's media object from a photo's card and its owner.
+    """Return v1's media object from a photo's card.
 
     ``urls`` replaces the card's public rendition URLs (a private owner's short-lived ones);
     ``link_prefix`` is the absolute permalink path before the short code.
     """
     photo_id = card["id"]
     signed = urls or card["public_urls"]
-    user = short_user(owner)
+    user = card["owner"]
     caption = None
     if card["caption"]:
         caption = {
@@ -139,7 +133,7 @@ def media_object(
             "longitude": card["longitude"],
         }
     return {
-        "id": f"{photo_id}_{owner['id']}",
+        "id": f"{photo_id}_{card['user_id']}",
         "type": "image",
         "user": user,
         "images": {

@@ -57,3 +57,25 @@ def people(make_user) -> Iterator[Callable[..., list[User]]]:  # type: ignore[no
     yield make
     for user in made:
         store.feed_forget(user.id)
+
+
+def _jobs_settle(timeout: float = 15.0) -> None:
+    """Wait until the test stack's worker has taken and finished every queued job."""
+    import time
+
+    import redis
+    from django.conf import settings
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if broker.llen("celery") == 0 and broker.hlen("unacked") == 0:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the worker did not finish its jobs in time")
+
+
+@pytest.fixture
+def jobs_settle() -> Callable[[], None]:
+    """Return a waiter for the worker's queue to empty (jobs enqueued by the code under test)."""
+    return _jobs_settle

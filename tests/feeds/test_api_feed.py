@@ -253,3 +253,25 @@ def test_list_answers_match_their_declared_schema(people, post_row, edge, token_
         PagedEnvelope[Media].model_validate(body)
     _, feed = _get("/v1/users/self/feed", token)
     assert feed["data"][0]["comments"]["data"][0]["from"]["username"] == fan.username
+
+
+def test_banned_owner_leaves_rename_shows(people, post_row, edge, token_for) -> None:  # type: ignore[no-untyped-def]
+    viewer, friend = people(2)
+    edge(viewer.id, friend.id)
+    photo = post_row(friend)
+    token = token_for(viewer)
+    _, body = _get("/v1/users/self/feed", token)  # cards cached
+    assert body["data"][0]["user"]["full_name"] == ""
+    friend.full_name = "Renamed Friend"
+    friend.save()
+    _, body = _get("/v1/users/self/feed", token)
+    assert body["data"][0]["user"]["full_name"] == "Renamed Friend"
+    friend.is_active = False
+    friend.save()
+    _, body = _get("/v1/users/self/feed", token)
+    assert _ids(body) == []
+    assert _get(f"/v1/media/{photo}", token)[0] == 404
+    friend.is_active = True
+    friend.save()
+    _, body = _get("/v1/users/self/feed", token)
+    assert _ids(body) == [photo]
