@@ -7,8 +7,8 @@ import hashlib
 import hmac
 import re
 import time
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -52,12 +52,26 @@ def _uploads() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=len(SIZES), thread_name_prefix="rendition-put")
 
 
-def renditions_save(prefix: str, renditions: Iterable[tuple[int, bytes]]) -> list[str]:
-    """Store (size, JPEG bytes) renditions under a prefix at once, replacing what is there."""
+def renditions_save(
+    prefix: str,
+    renditions: Iterable[tuple[int, bytes]],
+    *,
+    meanwhile: Callable[[], object] | None = None,
+) -> list[str]:
+    """Store (size, JPEG bytes) renditions under a prefix at once, replacing what is there.
+
+    ``meanwhile`` runs on this thread while the objects travel (the puts mostly wait on the
+    network); its exception, like a failed put, is raised once every put has finished.
+    """
     futures = [
         _uploads().submit(_save, rendition_key(prefix, size), data) for size, data in renditions
     ]
-    # Every put finishes (or fails) before this returns, so a failure can clean up after all.
+    try:
+        if meanwhile is not None:
+            meanwhile()
+    finally:
+        # Every put finishes (or fails) before this returns, so a failure can clean up after all.
+        wait(futures)
     return [future.result() for future in futures]
 
 

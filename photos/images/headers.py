@@ -269,6 +269,9 @@ def _check_restarts(data: bytes, scan: _Scan, stop: int, tables: _JpegTables, nu
         )
 
 
+_ZERO_PROBE = 64
+
+
 def _check_zeros(
     data: bytes, scan: _Scan, stop: int, tables: _JpegTables, *, scan_end_known: bool
 ) -> None:
@@ -280,7 +283,12 @@ def _check_zeros(
     capacity = _zero_capacity(scan, tables)
     if capacity is None or capacity // 8 + _ZERO_RUN_SLACK > stop - scan.start:
         return
-    at = data.find(bytes(capacity // 8 + _ZERO_RUN_SLACK), scan.start, stop)
+    run = capacity // 8 + _ZERO_RUN_SLACK
+    # A short probe first: bytes.find is slow with a needle of many kilobytes, and real
+    # entropy-coded data rarely holds even 64 zero bytes in a row.
+    if run > _ZERO_PROBE and data.find(bytes(_ZERO_PROBE), scan.start, stop) == -1:
+        return
+    at = data.find(bytes(run), scan.start, stop)
     if at == -1 or (not scan_end_known and _JPEG_MARKER.search(data, scan.start, at)):
         return  # no such run, or one past the scan (in a later picture or a trailer)
     raise _incomplete_jpeg(

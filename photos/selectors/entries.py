@@ -23,7 +23,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models.signals import post_save
 
-from accounts.selectors.cached import USERS
+from accounts.selectors.cached import USERS, users_cached
 from instaclone.caching import Kind, cached_fetch, cached_forget
 from instaclone.sharding.connections import query_shards, shard_for_photo, user_shard
 from instaclone.sharding.ids import unix_seconds_of_id
@@ -162,6 +162,13 @@ PHOTOS = Kind("card", _photos_load, PHOTO_SECONDS)
 LIKED = Kind("lk", _liked_load, LIKED_SECONDS)
 PUBLIC_URLS = Kind("url", _urls_loader(PUBLIC_URL_SECONDS), PUBLIC_URL_SECONDS // 2)
 PRIVATE_URLS = Kind("purl", _urls_loader(PRIVATE_URL_SECONDS), PRIVATE_URL_SECONDS // 2)
+
+
+def urls_warm(prefix: str, *, owner_id: int) -> None:
+    """Sign and cache a new photo's rendition URLs, of the kind its owner's privacy asks."""
+    owner = users_cached([owner_id]).get(owner_id)
+    kind = PRIVATE_URLS if owner is not None and owner["is_private"] else PUBLIC_URLS
+    cached_fetch({kind: [prefix]})
 
 
 def photos_forget(photo_ids: Iterable[int], *, using: str | None) -> None:

@@ -22,6 +22,7 @@ from photos.filters import UnknownFilter
 from photos.filters import filter_name as canonical_filter
 from photos.images import ImageRejected, process_image
 from photos.models import Photo, UploadKey
+from photos.selectors.entries import urls_warm
 from photos.services.tags import tags_index
 from photos.storage import media_prefix, renditions_delete, renditions_save
 from photos.text import TextInvalid, hashtags, mention_names, text_clean
@@ -151,17 +152,23 @@ def photo_create(
             latitude=location.latitude if location else None,
             longitude=location.longitude if location else None,
         )
-        prefix = media_prefix(photo.id)
+        photo_id = photo.id
+        prefix = media_prefix(photo_id)
+
+        def record_rest() -> None:
+            # While the renditions travel: the rest of the rows, and the URLs signed ahead.
+            Photo.objects.filter(id=photo_id).update(media_key=prefix)
+            bump(user_id, media=1)
+            if idempotency_key is not None:
+                UploadKey.objects.filter(id=record.id).update(photo_id=photo_id)
+            urls_warm(prefix, owner_id=user_id)
+
         try:
-            renditions_save(prefix, ((r.size, r.data) for r in processed.renditions))
+            renditions = ((r.size, r.data) for r in processed.renditions)
+            renditions_save(prefix, renditions, meanwhile=record_rest)
         except Exception:
             renditions_delete(prefix)
             raise
-        Photo.objects.filter(id=photo.id).update(media_key=prefix)
-        bump(user_id, media=1)
-        if idempotency_key is not None:
-            UploadKey.objects.filter(id=record.id).update(photo_id=photo.id)
-        photo_id = photo.id
         transaction.on_commit(lambda: _after_post(photo_id, user_id, tags), using=shard.alias)
         event_emit("photo.posted", using=shard.alias, photo_id=photo_id, owner_id=user_id)
     return Posted(photo_id=photo_id, created=True)
