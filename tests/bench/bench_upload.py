@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 
 from tests.bench.harness import BenchResult, Row, interleave, time_ratio, timed
 
-ROUNDS = 7
+ROUNDS = 15
 GOAL = 1.5
 
 
