@@ -37,6 +37,8 @@ forwarded_allow_ips = "127.0.0.1"
 
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
+# Django logs tracebacks to stderr; a daemonised master would send them to /dev/null.
+capture_output = True
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%({x-forwarded-for}i)s" "%(a)s"'
 
