@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import (
     BadRequest,
     PermissionDenied,
@@ -138,6 +139,7 @@ def install_exception_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(PermissionDenied, _permission_denied)
     for body_exc in (SuspiciousOperation, BadRequest, MultiPartParserError, UnreadablePostError):
         api.add_exception_handler(body_exc, _bad_body)
-    for database_exc in (OperationalError, InterfaceError):
+    # A database, or the object store (botocore's errors once its retries are spent), is down.
+    for database_exc in (OperationalError, InterfaceError, BotoCoreError, ClientError):
         api.add_exception_handler(database_exc, _database_unavailable)
     api.add_exception_handler(Exception, _unhandled)

@@ -9,6 +9,7 @@ and the tag index (both in the users database) follow the commit.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -28,6 +29,7 @@ from photos.storage import media_prefix, renditions_delete, renditions_save
 from photos.text import TextInvalid, hashtags, mention_names, text_clean
 
 KEY_MAX = 200
+logger = logging.getLogger(__name__)
 
 
 class UploadInvalid(ValueError):
@@ -167,11 +169,19 @@ def photo_create(
             renditions = ((r.size, r.data) for r in processed.renditions)
             renditions_save(prefix, renditions, meanwhile=record_rest)
         except Exception:
-            renditions_delete(prefix)
+            _renditions_drop(prefix)
             raise
         transaction.on_commit(lambda: _after_post(photo_id, user_id, tags), using=shard.alias)
         event_emit("photo.posted", using=shard.alias, photo_id=photo_id, owner_id=user_id)
     return Posted(photo_id=photo_id, created=True)
+
+
+def _renditions_drop(prefix: str) -> None:
+    """Delete what a failed upload stored; the store being down is what often failed it."""
+    try:
+        renditions_delete(prefix)
+    except Exception:  # noqa: BLE001 - the first error is the one to raise; keys are secret
+        logger.warning("could not delete the renditions under %s", prefix, exc_info=True)
 
 
 def _after_post(photo_id: int, user_id: int, tags: list[str]) -> None:

@@ -330,3 +330,36 @@ def test_mentions_resolve_to_active_users_whatever_the_case(make_user) -> None: 
         user_id=poster.id, photo_id=posted.photo_id, text=f"hi @{alice.username}"
     )
     assert comment.mentions == [alice.id]
+
+
+def test_upload_store_down_503_leaves_nothing(make_user, token_for) -> None:  # type: ignore[no-untyped-def]
+    import copy
+    import socket
+
+    from django.conf import settings
+    from django.test import override_settings
+
+    from instaclone.sharding.connections import user_shard
+    from photos.models import Photo
+
+    user = make_user()
+    token = token_for(user)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now: connections are refused at once
+    broken = copy.deepcopy(settings.STORAGES)
+    broken["default"]["OPTIONS"]["endpoint_url"] = f"http://127.0.0.1:{port}"
+    upload = io.BytesIO(_jpeg(3))
+    upload.name = "photo.jpg"
+    with override_settings(STORAGES=broken):
+        response = Client(raise_request_exception=False).post(
+            "/v1/media/upload",
+            {"photo": upload, "caption": "lost?"},
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+    assert response.status_code == 503, response.content
+    assert response.json()["meta"]["error_type"] == "APIUnavailableError"
+    assert response["Retry-After"] == "5"
+    with user_shard(user.id):
+        assert not Photo.objects.filter(user_id=user.id).exists()
