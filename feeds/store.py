@@ -7,9 +7,9 @@ lookup. A feed is a set of members above its *floor*: every photo of the people 
 (and their own) newer than the floor is in it, and nothing older, so a feed rebuilt from
 Postgres is the same set. The floor key also says whether the feed exists at all.
 
-While a feed is being rebuilt, new photos fanned out to it wait in a pending set that the
-rebuild merges in; an unfollow, block or delete meanwhile cancels the rebuild's install
-instead, so nothing stale is installed. Keys per user: ``feed:<id>`` (the set), ``:floor``,
+While a feed is being rebuilt, new photos fanned out to it (and a new followee's backfill)
+wait in a pending set that the rebuild merges in; an unfollow, block or delete meanwhile
+cancels the rebuild's install instead, so nothing stale is installed. Keys per user: ``feed:<id>`` (the set), ``:floor``,
 ``:pending``, ``:building``.
 """
 
@@ -77,16 +77,22 @@ return added
 """
 )
 
-# KEYS: feed, floor, building. ARGV: cap, feed TTL, members... Adds a followee's recent photos
-# above the floor; cancels a rebuild, which may have read the follows before this one.
+# KEYS: feed, floor, pending, building. ARGV: cap, feed TTL, pending TTL, members... Adds a
+# followee's recent photos above the floor; a feed being rebuilt (which may have read the follows
+# before this one) gets them in its pending set, like fanned-out posts.
 _BACKFILL = (
     _GT
     + """
-redis.call('DEL', KEYS[3])
 local floor = redis.call('GET', KEYS[2])
-if not floor then return 0 end
+if not floor then
+  if redis.call('EXISTS', KEYS[4]) == 1 and #ARGV > 3 then
+    for i = 4, #ARGV do redis.call('ZADD', KEYS[3], 0, ARGV[i]) end
+    redis.call('EXPIRE', KEYS[3], tonumber(ARGV[3]))
+  end
+  return 0
+end
 local cap, added = tonumber(ARGV[1]), 0
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   if gt(ARGV[i], floor) then
     redis.call('ZADD', KEYS[1], 0, ARGV[i])
     added = added + 1
@@ -217,9 +223,8 @@ def feeds_add(user_ids: Sequence[int], *, photo_id: int, owner_id: int) -> int:
 def feed_backfill(user_id: int, entries: Iterable[tuple[int, int]]) -> int:
     """Add a followee's photos to a user's feed (if it exists) above its floor."""
     members = [pack(photo_id, owner_id) for photo_id, owner_id in entries]
-    feed, floor, _, building = _keys(user_id)
-    args = [settings.FEED_SIZE, settings.FEED_TTL_SECONDS, *members]
-    return int(_script(_BACKFILL)(keys=[feed, floor, building], args=args))
+    args = [settings.FEED_SIZE, settings.FEED_TTL_SECONDS, PENDING_SECONDS, *members]
+    return int(_script(_BACKFILL)(keys=list(_keys(user_id)), args=args))
 
 
 def feed_drop_owner(user_id: int, owner_id: int) -> int:

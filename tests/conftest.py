@@ -130,6 +130,27 @@ def _frozen(pid: int) -> Iterator[None]:
         os.kill(pid, signal.SIGCONT)
 
 
+def _memcached_pids() -> list[int]:
+    from django.conf import settings
+    from pymemcache.client.base import Client as MemcacheClient
+
+    pids = []
+    for server in settings.MEMCACHED_SERVERS:
+        host, _, port = server.rpartition(":")
+        probe = MemcacheClient((host, int(port)), connect_timeout=1, timeout=1)
+        try:
+            pids.append(int(probe.stats()[b"pid"]))
+        finally:
+            probe.close()
+    return pids
+
+
+@pytest.fixture
+def memcached_pids() -> Callable[[], list[int]]:
+    """Return a reader of the test stack's Memcached server PIDs (to freeze them)."""
+    return _memcached_pids
+
+
 @pytest.fixture
 def frozen() -> Callable[[int], AbstractContextManager[None]]:
     """Return a context manager that freezes a server process (SIGSTOP) while it runs."""

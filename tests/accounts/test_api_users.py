@@ -250,22 +250,15 @@ def test_access_matrix(make_user, token_for, edges, private: bool) -> None:  # t
     assert user_counts(user_id=owner.id) == before
 
 
-def test_reads_keep_working_with_memcached_frozen(make_user, token_for) -> None:  # type: ignore[no-untyped-def]
+def test_reads_keep_working_with_memcached_frozen(make_user, token_for, memcached_pids) -> None:  # type: ignore[no-untyped-def]
     import os
     import signal
     import time
 
-    from pymemcache.client.base import Client as MemcacheClient
-
     alice, bob = make_user(name="alice"), make_user(name="bob")
     token = token_for(bob)
     assert _get(f"/v1/users/{alice.id}", token).status_code == 200  # token now cached
-    pids = []
-    for server in settings.MEMCACHED_SERVERS:
-        host, _, port = server.rpartition(":")
-        probe = MemcacheClient((host, int(port)), connect_timeout=1, timeout=1)
-        pids.append(int(probe.stats()[b"pid"]))
-        probe.close()
+    pids = memcached_pids()
     for pid in pids:
         os.kill(pid, signal.SIGSTOP)
     try:

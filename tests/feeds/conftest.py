@@ -79,3 +79,24 @@ def _jobs_settle(timeout: float = 15.0) -> None:
 def jobs_settle() -> Callable[[], None]:
     """Return a waiter for the worker's queue to empty (jobs enqueued by the code under test)."""
     return _jobs_settle
+
+
+@pytest.fixture
+def reader_of(people, post_row, edge) -> Callable[[int], User]:  # type: ignore[no-untyped-def]
+    """Return a maker of a reader following ``n`` people, two of whom posted three photos each,
+    every photo liked and commented on by the last followee."""
+    from photos.services import comments, likes
+
+    def make(followees: int) -> User:
+        (viewer,) = people(1)
+        friends = people(followees)
+        for friend in friends:
+            edge(viewer.id, friend.id)
+        for friend in friends[:2]:
+            for _ in range(3):
+                photo = post_row(friend)
+                likes.like(user_id=friends[-1].id, photo_id=photo)
+                comments.comment_create(user_id=friends[-1].id, photo_id=photo, text="x")
+        return viewer
+
+    return make

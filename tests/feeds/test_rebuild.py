@@ -95,21 +95,15 @@ def test_redis_frozen_feed_from_postgres(people, post_row, edge, token_for, froz
     assert elapsed < 10
 
 
-def test_memcached_frozen_feed_from_databases(people, post_row, edge, token_for, frozen) -> None:  # type: ignore[no-untyped-def]
-    from django.conf import settings
-    from pymemcache.client.base import Client as MemcacheClient
-
+def test_memcached_frozen_feed_from_dbs(
+    people, post_row, edge, token_for, frozen, memcached_pids
+) -> None:  # type: ignore[no-untyped-def]
     viewer, friend = people(2)
     edge(viewer.id, friend.id)
     photos = [post_row(friend) for _ in range(6)]
     token = token_for(viewer)
     cache.clear()
-    pids = []
-    for server in settings.MEMCACHED_SERVERS:
-        host, _, port = server.rpartition(":")
-        probe = MemcacheClient((host, int(port)), connect_timeout=1, timeout=1)
-        pids.append(int(probe.stats()[b"pid"]))
-        probe.close()
+    pids = memcached_pids()
     with frozen(pids[0]), frozen(pids[1]):
         response = Client().get("/v1/users/self/feed", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200, response.content

@@ -82,17 +82,24 @@ def test_photos_fanned_out_during_a_rebuild_are_merged_in() -> None:
     assert redis_client().exists(f"feed:{USER}:pending", f"feed:{USER}:building") == 0
 
 
-@pytest.mark.parametrize("change", ["drop_owner", "drop_photo", "backfill"])
-def test_a_graph_change_during_a_rebuild_cancels_its_install(change: str) -> None:
+@pytest.mark.parametrize("change", ["drop_owner", "drop_photo"])
+def test_a_drop_during_a_rebuild_cancels_its_install(change: str) -> None:
     store.feed_build_begin(USER)
     if change == "drop_owner":
         store.feed_drop_owner(USER, 1)
-    elif change == "drop_photo":
-        store.feeds_drop_photo([USER], photo_id=80, owner_id=1)
     else:
-        store.feed_backfill(USER, [(85, 4)])
+        store.feeds_drop_photo([USER], photo_id=80, owner_id=1)
     assert store.feed_install(USER, [(80, 1)], floor=0) is False
     assert store.feed_read(USER, count=10).exists is False
+
+
+@override_settings(FEED_SIZE=3)
+def test_a_backfill_during_a_rebuild_is_merged_in_above_the_floor() -> None:
+    store.feed_build_begin(USER)
+    assert store.feed_backfill(USER, [(85, 4), (60, 4), (10, 4)]) == 0  # waits as pending
+    assert store.feed_install(USER, [(80, 1), (70, 1), (50, 1)], floor=49) is True
+    assert store.feed_members(USER) == [(85, 4), (80, 1), (70, 1)]
+    assert store.feed_floor(USER) == 60
 
 
 def test_a_full_feed_stays_in_the_compact_encoding() -> None:
