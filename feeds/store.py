@@ -9,8 +9,8 @@ Postgres is the same set. The floor key also says whether the feed exists at all
 
 While a feed is being rebuilt, new photos fanned out to it (and a new followee's backfill)
 wait in a pending set that the rebuild merges in; an unfollow, block or delete meanwhile
-cancels the rebuild's install instead, so nothing stale is installed. Keys per user: ``feed:<id>`` (the set), ``:floor``,
-``:pending``, ``:building``.
+cancels the rebuild's install instead, so nothing stale is installed. Keys per user:
+``feed:<id>`` (the set), ``:floor``, ``:pending``, ``:building``.
 """
 
 from __future__ import annotations
