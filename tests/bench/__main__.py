@@ -23,7 +23,7 @@ BENCHMARKS = {
     "shards": "tests.bench.bench_shards",
     "pipeline": "tests.bench.bench_pipeline",
     "upload": "tests.bench.bench_upload",
-    "feed": "tests.bench.bench_feed",
+    "feed": "tests.bench.feed",
 }
 
 
