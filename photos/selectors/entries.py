@@ -121,8 +121,59 @@ def _photos_load(photo_ids: list[int]) -> dict[int, dict[str, Any]]:
         card["created_time"] = str(unix_seconds_of_id(card["id"]))
         card["code"] = shortcode(card["id"])
         card["public_urls"] = urls[card["media_key"]]
-        found[card["id"]] = card
+        found[card["id"]] = _ready(card)
     return found
+
+
+def _ready(card: dict[str, Any]) -> dict[str, Any]:
+    """Keep what readers decide with, and the v1 media object as far as every viewer sees it.
+
+    Readers fill in ``user_has_liked``, put the site's address before ``link`` and, for a
+    private owner, swap in the short-lived URLs; the rest is copied as it is.
+    """
+    photo_id, user = card["id"], card["owner"]
+    caption = None
+    if card["caption"]:
+        caption = {
+            "id": str(photo_id),
+            "text": card["caption"],
+            "created_time": card["created_time"],
+            "from": user,
+        }
+    location = None
+    if card["location_name"] or card["latitude"] is not None:
+        location = {
+            "id": None,
+            "name": card["location_name"],
+            "latitude": card["latitude"],
+            "longitude": card["longitude"],
+        }
+    media = {
+        "id": f"{photo_id}_{card['user_id']}",
+        "type": "image",
+        "user": user,
+        "images": images_object(card["public_urls"]),
+        "created_time": card["created_time"],
+        "caption": caption,
+        "likes": {"count": card["like_count"], "data": card["likers"]},
+        "comments": {"count": card["comment_count"], "data": card["comments"]},
+        "user_has_liked": False,
+        "tags": list(card["tags"]),
+        "filter": card["filter_name"],
+        "link": f"{card['code']}/",
+        "location": location,
+        "users_in_photo": [],
+    }
+    keep = ("id", "user_id", "media_key", "owner_private", "liker_ids")
+    return {**{name: card[name] for name in keep}, "media": media}
+
+
+def images_object(urls: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Return v1's ``images`` from the renditions' URLs, largest first."""
+    return {
+        name: {"url": url, "width": size, "height": size}
+        for (name, size), url in zip(SIZES.items(), urls, strict=True)
+    }
 
 
 def _signed(prefix: str, seconds: int) -> tuple[str, ...]:

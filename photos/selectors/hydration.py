@@ -19,8 +19,7 @@ from django.urls import reverse
 
 from accounts.selectors.cached import FOLLOWEES, HIDDEN
 from instaclone.caching import Kind, cached_fetch
-from photos.selectors.entries import LIKED, PHOTOS, PRIVATE_URLS
-from photos.storage import SIZES
+from photos.selectors.entries import LIKED, PHOTOS, PRIVATE_URLS, images_object
 
 
 class Audience(Enum):
@@ -108,46 +107,14 @@ def media_object(
     has_liked: bool,
     link_prefix: str,
 ) -> dict[str, Any]:
-    """Return v1's media object from a photo's card.
+    """Return v1's media object from a photo's card (its media object, made ready when cached).
 
-    ``urls`` replaces the card's public rendition URLs (a private owner's short-lived ones);
+    ``urls`` replaces the public rendition URLs (a private owner's short-lived ones);
     ``link_prefix`` is the absolute permalink path before the short code.
     """
-    photo_id = card["id"]
-    signed = urls or card["public_urls"]
-    user = card["owner"]
-    caption = None
-    if card["caption"]:
-        caption = {
-            "id": str(photo_id),
-            "text": card["caption"],
-            "created_time": card["created_time"],
-            "from": user,
-        }
-    location = None
-    if card["location_name"] or card["latitude"] is not None:
-        location = {
-            "id": None,
-            "name": card["location_name"],
-            "latitude": card["latitude"],
-            "longitude": card["longitude"],
-        }
-    return {
-        "id": f"{photo_id}_{card['user_id']}",
-        "type": "image",
-        "user": user,
-        "images": {
-            name: {"url": url, "width": size, "height": size}
-            for (name, size), url in zip(SIZES.items(), signed, strict=True)
-        },
-        "created_time": card["created_time"],
-        "caption": caption,
-        "likes": {"count": card["like_count"], "data": card["likers"]},
-        "comments": {"count": card["comment_count"], "data": card["comments"]},
-        "user_has_liked": has_liked,
-        "tags": list(card["tags"]),
-        "filter": card["filter_name"],
-        "link": f"{link_prefix}{card['code']}/",
-        "location": location,
-        "users_in_photo": [],
-    }
+    media = dict(card["media"])
+    media["user_has_liked"] = has_liked
+    media["link"] = link_prefix + media["link"]
+    if urls is not None:
+        media["images"] = images_object(urls)
+    return media
