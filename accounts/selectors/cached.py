@@ -90,11 +90,6 @@ def followees_cached(user_id: int) -> frozenset[int]:
     return cached_fetch({FOLLOWEES: [user_id]})[FOLLOWEES].get(user_id, frozenset())
 
 
-def hidden_cached(user_id: int) -> frozenset[int]:
-    """Return the users a user blocked or was blocked by."""
-    return cached_fetch({HIDDEN: [user_id]})[HIDDEN].get(user_id, frozenset())
-
-
 def followees_forget(user_id: int, *, using: str | None) -> None:
     """Forget whom a user follows (call inside the transaction that changes it)."""
     cached_forget(FOLLOWEES, [user_id], using=using)
@@ -105,9 +100,13 @@ def hidden_forget(user_ids: Iterable[int], *, using: str | None) -> None:
     cached_forget(HIDDEN, user_ids, using=using)
 
 
+def user_shown_changed(update_fields: Iterable[str] | None) -> bool:
+    """Tell whether a user save (its ``update_fields``) may change what others are shown."""
+    return update_fields is None or not set(update_fields) <= {"last_login", "password"}
+
+
 def _user_changed(sender: type, instance: User, **kwargs: Any) -> None:
-    update_fields = kwargs.get("update_fields")
-    if update_fields is not None and set(update_fields) <= {"last_login", "password"}:
+    if not user_shown_changed(kwargs.get("update_fields")):
         return
     cached_forget(USERS, [instance.pk], using=instance._state.db or "default")
 

@@ -23,7 +23,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models.signals import post_save
 
-from accounts.selectors.cached import USERS, users_cached
+from accounts.selectors.cached import USERS, user_shown_changed, users_cached
 from instaclone.caching import Kind, cached_fetch, cached_forget
 from instaclone.sharding.connections import query_shards, shard_for_photo, user_shard
 from instaclone.sharding.ids import unix_seconds_of_id
@@ -235,8 +235,7 @@ def owner_cards_forget(user_id: int) -> None:
 
 
 def _owner_saved(sender: type, instance: Any, **kwargs: Any) -> None:
-    update_fields = kwargs.get("update_fields")
-    if update_fields is not None and set(update_fields) <= {"last_login", "password"}:
+    if not user_shown_changed(kwargs.get("update_fields")):
         return
     if kwargs.get("created"):
         return  # no photos yet
