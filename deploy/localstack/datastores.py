@@ -13,7 +13,7 @@ import time
 
 from .errors import StackError
 from .processes import http_get, is_root, need, port_answers, run, tail, terminate, venv_tool, warn
-from .profiles import S3_ACCESS_KEY, S3_BUCKET, S3_SECRET_KEY, VENV_BIN, WEED_PORTS
+from .profiles import S3_ACCESS_KEY, S3_BUCKET, S3_SECRET_KEY, VENV_BIN, weed_ports
 from .service import Service
 
 # --- Redis -----------------------------------------------------------------------------------
@@ -148,7 +148,7 @@ class S3(Service):
             "-ip=127.0.0.1",
             "-ip.bind=127.0.0.1",
             f"-s3.port={self.port}",
-            *(f"-{flag}={port}" for flag, port in WEED_PORTS[self.profile].items()),
+            *(f"-{flag}={port}" for flag, port in weed_ports(self.profile).items()),
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
             "-webdav=false",

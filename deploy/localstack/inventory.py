@@ -5,7 +5,7 @@ from __future__ import annotations
 from .app import Celery, Gunicorn, Nginx
 from .datastores import S3, Memcached, Redis
 from .postgres import Postgres
-from .profiles import PORTS, WEED_PORTS, check_profile, profile_dir
+from .profiles import check_profile, ports, profile_dir, weed_ports
 from .service import Service
 
 
@@ -14,14 +14,14 @@ def services(profile: str) -> dict[str, Service]:
     check_profile(profile)
     base = profile_dir(profile)
     logs = base / "logs"
-    ports = PORTS[profile]
+    port = ports(profile)
     out: dict[str, Service] = {}
     for i in (0, 1):
         name = f"postgres-{i}"
         out[name] = Postgres(
             name,
             profile,
-            ports[name],
+            port[name],
             "data",
             "postgres",
             base / name / "postgres.log",
@@ -30,7 +30,7 @@ def services(profile: str) -> dict[str, Service]:
     out["redis"] = Redis(
         "redis",
         profile,
-        ports["redis"],
+        port["redis"],
         "data",
         "redis-server",
         logs / "redis.log",
@@ -41,7 +41,7 @@ def services(profile: str) -> dict[str, Service]:
         out[name] = Memcached(
             name,
             profile,
-            ports[name],
+            port[name],
             "data",
             "memcached",
             logs / f"{name}.log",
@@ -50,19 +50,19 @@ def services(profile: str) -> dict[str, Service]:
     out["s3"] = S3(
         "s3",
         profile,
-        ports["s3"],
+        port["s3"],
         "data",
         "weed",
         logs / "s3.log",
         base / "s3" / "weed.pid",
-        list(WEED_PORTS[profile].values()),
+        list(weed_ports(profile).values()),
     )
     for i in (0, 1):
         name = f"gunicorn-{i}"
         out[name] = Gunicorn(
             name,
             profile,
-            ports[name],
+            port[name],
             "app",
             "gunicorn",
             logs / f"{name}.error.log",
@@ -71,7 +71,7 @@ def services(profile: str) -> dict[str, Service]:
     out["nginx"] = Nginx(
         "nginx",
         profile,
-        ports["nginx"],
+        port["nginx"],
         "app",
         "nginx",
         logs / "nginx.error.log",
@@ -80,7 +80,7 @@ def services(profile: str) -> dict[str, Service]:
     out["celery"] = Celery(
         "celery",
         profile,
-        ports["redis"],
+        port["redis"],
         "app",
         "celery",
         logs / "celery.log",

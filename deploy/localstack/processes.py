@@ -30,10 +30,28 @@ def warn(msg: str) -> None:
 
 def port_answers(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            # A connect to a free port can be given that very port as its source and meet
+            # itself (TCP simultaneous open); nothing listens there.
+            return sock.getsockname() != sock.getpeername()
     except OSError:
         return False
+
+
+def port_bindable(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could bind ``port`` now (SO_REUSEADDR, as the servers set it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def port_taken(port: int) -> bool:
+    """Something else answers on ``port``, or holds it so that a server cannot bind it."""
+    return port_answers(port) or not port_bindable(port)
 
 
 def read_pid(path: Path) -> int | None:

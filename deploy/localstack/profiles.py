@@ -15,8 +15,11 @@ DEPLOY = REPO / "deploy"
 
 PROFILES = ("dev", "test")
 
-# Every port a profile opens. The two profiles share none (tests/deploy/test_stack.py checks).
-PORTS: dict[str, dict[str, int]] = {
+# Every port a profile opens, before any move (see ``ports``). The two profiles share none
+# (tests/deploy/test_stack.py checks), and all lie below Linux's ephemeral range (32768-60999),
+# where outgoing connections of any process take their source ports: a server restarted on such
+# a port can find it taken for a while, and a probe of a free one can connect to itself.
+DEFAULT_PORTS: dict[str, dict[str, int]] = {
     "dev": {
         "postgres-0": 25432,
         "postgres-1": 25433,
@@ -29,15 +32,15 @@ PORTS: dict[str, dict[str, int]] = {
         "nginx": 28080,
     },
     "test": {
-        "postgres-0": 35432,
-        "postgres-1": 35433,
-        "redis": 36379,
-        "memcached-0": 31211,
-        "memcached-1": 31212,
-        "s3": 38333,
-        "gunicorn-0": 38001,
-        "gunicorn-1": 38002,
-        "nginx": 38080,
+        "postgres-0": 15432,
+        "postgres-1": 15433,
+        "redis": 16379,
+        "memcached-0": 16211,
+        "memcached-1": 16212,
+        "s3": 18333,
+        "gunicorn-0": 18001,
+        "gunicorn-1": 18002,
+        "nginx": 18080,
     },
 }
 
@@ -45,7 +48,7 @@ PORTS: dict[str, dict[str, int]] = {
 # and each +10000 for gRPC) would clash between profiles, so every one is set. The worker inside
 # `weed mini` dials the admin gRPC port at admin port + 10000 whatever -admin.port.grpc says, so
 # keep that offset. WebDAV, Iceberg and Lance are turned off.
-WEED_PORTS: dict[str, dict[str, int]] = {
+DEFAULT_WEED_PORTS: dict[str, dict[str, int]] = {
     "dev": {
         "master.port": 28340,
         "master.port.grpc": 28341,
@@ -54,19 +57,19 @@ WEED_PORTS: dict[str, dict[str, int]] = {
         "filer.port": 28344,
         "filer.port.grpc": 28345,
         "s3.port.grpc": 28346,
-        "admin.port": 28347,
-        "admin.port.grpc": 38347,
+        "admin.port": 21347,
+        "admin.port.grpc": 31347,
     },
     "test": {
-        "master.port": 38340,
-        "master.port.grpc": 38341,
-        "volume.port": 38342,
-        "volume.port.grpc": 38343,
-        "filer.port": 38344,
-        "filer.port.grpc": 38345,
-        "s3.port.grpc": 38346,
-        "admin.port": 38357,
-        "admin.port.grpc": 48357,
+        "master.port": 18340,
+        "master.port.grpc": 18341,
+        "volume.port": 18342,
+        "volume.port.grpc": 18343,
+        "filer.port": 18344,
+        "filer.port.grpc": 18345,
+        "s3.port.grpc": 18346,
+        "admin.port": 18357,
+        "admin.port.grpc": 28357,
     },
 }
 
@@ -94,10 +97,41 @@ def check_profile(profile: str) -> None:
         raise StackError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
 
 
-def all_ports(profile: str) -> list[int]:
+def port_offset(profile: str) -> int:
+    """How far the profile's ports are moved from their defaults (0 unless ``up`` had to)."""
+    try:
+        return int((profile_dir(profile) / "port-offset").read_text())
+    except (OSError, ValueError):
+        return 0
+
+
+def set_port_offset(profile: str, offset: int) -> None:
+    path = profile_dir(profile) / "port-offset"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{offset}\n")
+
+
+def ports(profile: str) -> dict[str, int]:
+    """{service: port} of the profile as its stack runs (or will run) now."""
+    check_profile(profile)
+    offset = port_offset(profile)
+    return {name: port + offset for name, port in DEFAULT_PORTS[profile].items()}
+
+
+def weed_ports(profile: str) -> dict[str, int]:
+    """{weed flag: port} of the profile's S3 server, moved like ``ports``."""
+    check_profile(profile)
+    offset = port_offset(profile)
+    return {flag: port + offset for flag, port in DEFAULT_WEED_PORTS[profile].items()}
+
+
+def all_ports(profile: str, offset: int | None = None) -> list[int]:
     """Every TCP port the profile's services listen on (the weed internals included)."""
     check_profile(profile)
-    return sorted([*PORTS[profile].values(), *WEED_PORTS[profile].values()])
+    if offset is None:
+        offset = port_offset(profile)
+    defaults = [*DEFAULT_PORTS[profile].values(), *DEFAULT_WEED_PORTS[profile].values()]
+    return sorted(port + offset for port in defaults)
 
 
 def secret_key(profile: str) -> str:
@@ -113,8 +147,7 @@ def secret_key(profile: str) -> str:
 
 def profile_env(profile: str = "dev") -> dict[str, str]:
     """The environment every app process (gunicorn, celery, manage.py) of ``profile`` gets."""
-    check_profile(profile)
-    p = PORTS[profile]
+    p = ports(profile)
     base = profile_dir(profile)
     pg0 = f"postgres://{DB_ROLE}@127.0.0.1:{p['postgres-0']}"
     pg1 = f"postgres://{DB_ROLE}@127.0.0.1:{p['postgres-1']}"

@@ -1,13 +1,10 @@
-"""The Service base class, and taking ports over from another checkout's stack."""
+"""The Service base class, and telling whose process holds a port it needs."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +14,11 @@ from .processes import (
     pid_alive,
     port_answers,
     port_owner,
+    port_taken,
     read_pid,
     tail,
     terminate,
     wait_until,
-    warn,
 )
 from .profiles import REPO, profile_dir
 
@@ -87,18 +84,14 @@ class Service:
     _started_at = 0.0  # time.monotonic() of the last start()
 
     def ensure_ports_free(self) -> None:
+        """The last check before a start; portplan.settle_ports has moved the profile already."""
         for port in [self.port, *self.extra_ports]:
-            if not port_answers(port):
+            if not port_taken(port):
                 continue
             owner = port_owner(port)
             hint = ""
             other = _other_checkout(owner)
             if other is not None and other != REPO:
-                if os.environ.get("STACK_TAKEOVER") == "1":
-                    _take_over(other, self.profile)
-                    if not port_answers(port):
-                        continue
-                    owner = port_owner(port)
                 hint = (
                     f"\n  it looks like a stack of another checkout; stop it with: "
                     f"cd {other} && .venv/bin/python deploy/stack.py down --profile {self.profile}"
@@ -106,16 +99,6 @@ class Service:
             raise StackError(
                 f"{self.name} needs 127.0.0.1:{port}, which is already in use by {owner}{hint}"
             )
-
-
-def _take_over(other: Path, profile: str) -> None:
-    """STACK_TAKEOVER=1 (CI): stop the same profile's stack of another checkout, data kept."""
-    warn(f"127.0.0.1 ports of the {profile} profile are held by the stack of {other}; stopping it")
-    subprocess.run(
-        [sys.executable, str(other / "deploy" / "stack.py"), "down", "--profile", profile],
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
 
 
 def _other_checkout(owner: str) -> Path | None:

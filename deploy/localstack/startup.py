@@ -12,7 +12,7 @@ from .errors import StackError
 from .inventory import services
 from .postgres import Postgres
 from .processes import http_get, log, tail, warn
-from .profiles import DATA_SERVICES, PORTS, REPO, RUN, VENV_BIN, app_env, profile_dir, secret_key
+from .profiles import DATA_SERVICES, REPO, RUN, VENV_BIN, app_env, ports, profile_dir, secret_key
 from .service import Service
 
 
@@ -141,7 +141,7 @@ def warm_up(svc: Service, path: str, timeout: float = 60) -> None:
 
 
 def wait_healthy(profile: str, path: str, timeout: float = 60) -> None:
-    port = PORTS[profile]["nginx"]
+    port = ports(profile)["nginx"]
     last = "no answer"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

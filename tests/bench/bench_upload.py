@@ -57,7 +57,7 @@ def run() -> BenchResult:
     from accounts.models import User
     from photos.services.comments import photo_delete
 
-    app_url = os.environ.get("APP_URL", "http://127.0.0.1:38080")
+    app_url = os.environ.get("APP_URL", "http://127.0.0.1:18080")
     data = _photo()
     user = User.objects.create_user(
         username=f"bench_{secrets.token_hex(5)}", email=f"{secrets.token_hex(5)}@bench.local"

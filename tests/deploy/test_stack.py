@@ -74,17 +74,22 @@ def test_profiles_share_no_run_directory() -> None:
 
 def test_profile_env_sets_what_the_settings_read() -> None:
     env = profile_env("test")
+    port = profiles.ports("test")
     assert env["DJANGO_SETTINGS_MODULE"] == "instaclone.settings.test"
     assert profile_env("dev")["DJANGO_SETTINGS_MODULE"] == "instaclone.settings.base"
-    assert env["DATABASE_URL"] == "postgres://instaclone@127.0.0.1:35432/instaclone"
+    pg0, pg1 = port["postgres-0"], port["postgres-1"]
+    assert env["DATABASE_URL"] == f"postgres://instaclone@127.0.0.1:{pg0}/instaclone"
     assert env["SHARD_DATABASE_URLS"].split(",") == [
-        "postgres://instaclone@127.0.0.1:35432/instaclone_shards",
-        "postgres://instaclone@127.0.0.1:35433/instaclone_shards",
+        f"postgres://instaclone@127.0.0.1:{pg0}/instaclone_shards",
+        f"postgres://instaclone@127.0.0.1:{pg1}/instaclone_shards",
     ]
-    assert env["REDIS_URL"] == "redis://127.0.0.1:36379/0"
-    assert env["CELERY_BROKER_URL"] == "redis://127.0.0.1:36379/1"
-    assert env["MEMCACHED_SERVERS"] == "127.0.0.1:31211,127.0.0.1:31212"
-    assert env["S3_ENDPOINT_URL"] == "http://127.0.0.1:38333"
+    assert env["REDIS_URL"] == f"redis://127.0.0.1:{port['redis']}/0"
+    assert env["CELERY_BROKER_URL"] == f"redis://127.0.0.1:{port['redis']}/1"
+    assert env["MEMCACHED_SERVERS"] == (
+        f"127.0.0.1:{port['memcached-0']},127.0.0.1:{port['memcached-1']}"
+    )
+    assert env["S3_ENDPOINT_URL"] == f"http://127.0.0.1:{port['s3']}"
+    assert env["APP_URL"] == f"http://127.0.0.1:{port['nginx']}"
     assert (env["S3_BUCKET"], env["S3_ACCESS_KEY"]) == ("instaclone", "instaclone")
     assert env["LOGICAL_SHARDS"] == "64"
     assert len(env["SECRET_KEY"]) >= 50
@@ -96,7 +101,7 @@ def test_env_command_prints_shell_exports() -> None:
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert all(line.startswith("export ") for line in lines)
-    assert "export REDIS_URL=redis://127.0.0.1:36379/0" in lines
+    assert f"export REDIS_URL=redis://127.0.0.1:{profiles.ports('test')['redis']}/0" in lines
 
 
 # --- nginx config ----------------------------------------------------------------------------
@@ -108,9 +113,10 @@ def test_rendered_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
     prefix, logs, static = tmp_path / "nginx", tmp_path / "logs", tmp_path / "static"
     conf = app.write_nginx_conf("test", prefix, logs, static)
     text = conf.read_text()
-    assert "server 127.0.0.1:38001" in text
-    assert "server 127.0.0.1:38002" in text
-    assert "listen 127.0.0.1:38080;" in text
+    port = profiles.ports("test")
+    assert f"server 127.0.0.1:{port['gunicorn-0']}" in text
+    assert f"server 127.0.0.1:{port['gunicorn-1']}" in text
+    assert f"listen 127.0.0.1:{port['nginx']};" in text
     assert "proxy_next_upstream error timeout http_502 http_503;" in text
     assert "client_max_body_size 30m;" in text
     assert f"alias {static}/;" in text
@@ -129,7 +135,7 @@ def test_nginx_config_of_each_profile_points_at_its_own_gunicorns(tmp_path: Path
     for profile in profiles.PROFILES:
         text = app.render_nginx_conf(profile, tmp_path, tmp_path, tmp_path)
         upstreams = {int(p) for p in re.findall(r"server 127\.0\.0\.1:(\d+)", text)}
-        ports = profiles.PORTS[profile]
+        ports = profiles.ports(profile)
         assert upstreams == {ports["gunicorn-0"], ports["gunicorn-1"]}
 
 
@@ -185,7 +191,7 @@ def test_static_files_are_served_by_nginx() -> None:
     if not files:
         pytest.skip("collectstatic produced no files")
     path = "/static/" + files[0].relative_to(static).as_posix()
-    assert _get(profiles.PORTS["test"]["nginx"], path) == 200
+    assert _get(profiles.ports("test")["nginx"], path) == 200
 
 
 @needs_test_stack
@@ -222,7 +228,7 @@ def test_nginx_routes_around_a_stopped_gunicorn() -> None:
     """One Gunicorn down: every request through nginx still reaches the app; then it comes back."""
     services = inventory.services("test")
     stopped, other = services["gunicorn-0"], services["gunicorn-1"]
-    nginx_port = profiles.PORTS["test"]["nginx"]
+    nginx_port = profiles.ports("test")["nginx"]
     pid = stopped.pid()
     assert pid is not None, "gunicorn-0 is not running"
     for _ in range(6):  # get the survivor's workers past their first, slow request

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser as Chromium
     from playwright.sync_api import BrowserContext, Page
 
-BASE = os.environ.get("APP_URL", "http://127.0.0.1:38080")
+BASE = os.environ.get("APP_URL", "http://127.0.0.1:18080")
 # Debian's chromium package: Playwright's own browser build is a download this machine cannot make.
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Headless as root, and quiet: without the background-networking flags Chromium keeps calling

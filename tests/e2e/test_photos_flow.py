@@ -13,7 +13,7 @@ from PIL import Image
 
 from accounts.models import User
 
-APP = os.environ.get("APP_URL", "http://127.0.0.1:38080")
+APP = os.environ.get("APP_URL", "http://127.0.0.1:18080")
 
 pytestmark = [
     pytest.mark.e2e,

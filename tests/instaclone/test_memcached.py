@@ -11,7 +11,7 @@ from instaclone.memcached import Crc32RendezvousHash
 
 
 def test_keys_spread_over_the_servers_and_stay_put() -> None:
-    nodes = ["127.0.0.1:31211", "127.0.0.1:31212"]
+    nodes = ["127.0.0.1:16211", "127.0.0.1:16212"]
     hasher = Crc32RendezvousHash(nodes)
     placed = {f"ph:{i}": hasher.get_node(f"ph:{i}") for i in range(10_000)}
     share = Counter(placed.values())

@@ -19,7 +19,7 @@ from django.core.cache import cache
 from tests.bench.feed.workload import FEED_COUNT, FEED_PATH, HTTP_FOLLOWEES, PING_PATH
 from tests.bench.harness import Row, interleave, ratio_of, time_ratio, timed
 
-APP_URL = os.environ.get("APP_URL", "http://127.0.0.1:38080")
+APP_URL = os.environ.get("APP_URL", "http://127.0.0.1:18080")
 
 WRK_THREADS = 2
 WRK_CONNECTIONS = 4
