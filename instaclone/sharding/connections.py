@@ -96,7 +96,10 @@ def active_target() -> ShardTarget:
 def _set_search_path(target: ShardTarget) -> None:
     connection = connections[target.alias]
     in_transaction = connection.in_atomic_block
-    if not in_transaction and getattr(connection, _PATH_ATTRIBUTE, None) == target.schema:
+    # A closed connection (CONN_MAX_AGE passed, a failed health check, the worker's end of a
+    # job) keeps the wrapper and its remembered path; the next query opens a new session.
+    remembered = connection.connection is not None and not in_transaction
+    if remembered and getattr(connection, _PATH_ATTRIBUTE, None) == target.schema:
         return
     with connection.cursor() as cursor:
         cursor.execute(f"SET search_path TO {target.schema}")

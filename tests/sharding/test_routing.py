@@ -19,7 +19,7 @@ from instaclone.sharding.connections import (
     user_shard,
 )
 from instaclone.sharding.ids import compose_id, shard_of_id
-from instaclone.sharding.topology import current_topology
+from instaclone.sharding.topology import current_topology, schema_name
 from photos.models import Photo
 
 ALL = ["default", "shards_0", "shards_1"]
@@ -167,6 +167,26 @@ def test_each_thread_sets_the_search_path_on_its_own_connection(django_db_blocke
             thread.start()
             thread.join()
     assert results == {"main": 0, "first": 0, "second": 0}
+
+
+def test_a_shard_context_after_the_connection_closed_sets_the_path_on_the_new_one(
+    django_db_blocker,  # type: ignore[no-untyped-def]
+) -> None:
+    """CONN_MAX_AGE, a failed health check or the worker's end of a job closes a connection
+    between two shard contexts; the next one opens a session whose search_path is the default."""
+    alias = target_for_shard(13).alias
+    with django_db_blocker.unblock():
+        try:
+            with use_shard(13):
+                assert Photo.objects.filter(user_id=-1).count() == 0
+            connections[alias].close()
+            with use_shard(13):
+                assert Photo.objects.filter(user_id=-1).count() == 0
+                with connections[alias].cursor() as cursor:
+                    cursor.execute("SHOW search_path")
+                    assert cursor.fetchone() == (schema_name(13),)
+        finally:
+            connections[alias].close()
 
 
 def test_many_to_many_tables_live_with_their_model() -> None:
