@@ -60,35 +60,21 @@ def people(make_user) -> Iterator[Callable[..., list[User]]]:  # type: ignore[no
 
 
 def _jobs_settle(timeout: float = 15.0) -> None:
-    """Wait until the test stack's worker has taken and finished every job that is due.
-
-    Jobs with an ETA still ahead (a graph outbox retry, a backoff) wait in the worker's
-    ``unacked`` hash without running; they are not waited for.
-    """
+    """Wait until the test stack's worker has taken and finished every job that is due."""
     import time
 
     import redis
     from django.conf import settings
 
+    from tests.worker_queue import jobs_due
+
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if broker.llen("celery") == 0 and not any(map(_due, broker.hvals("unacked"))):
+        if jobs_due(broker) == 0:
             return
         time.sleep(0.05)
     raise AssertionError("the worker did not finish its jobs in time")
-
-
-def _due(raw: bytes) -> bool:
-    """Whether an entry of kombu's ``unacked`` hash ([message, exchange, key]) is due to run."""
-    import json
-    from datetime import UTC, datetime
-
-    eta = json.loads(raw)[0].get("headers", {}).get("eta")
-    if eta is None:
-        return True
-    when = datetime.fromisoformat(eta)
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)) <= datetime.now(UTC)
 
 
 @pytest.fixture
