@@ -12,7 +12,7 @@ from instaclone.api.auth import OptionalTokenAuth, TokenAuth
 from instaclone.api.envelope import Envelope, PagedEnvelope, envelope_response, error_responses
 from instaclone.api.pagination import PageQuery, next_url
 from photos.api.media import Media
-from photos.selectors.hydration import Audience, media_objects
+from photos.selectors.hydration import Audience, media_fragments
 
 feed_router = Router(tags=["feeds"])
 popular_router = Router(tags=["feeds"])
@@ -41,7 +41,7 @@ def users_self_feed(request: HttpRequest, page: Query[PageQuery]) -> HttpRespons
         user_id=viewer, count=params.count + 1, max_id=params.max_id, min_id=params.min_id
     )
     shown = entries[: params.count]
-    data = media_objects(
+    data = media_fragments(
         shown, viewer_id=viewer, base_url=_base_url(request), audience=Audience.FOLLOWED
     )
     pagination: dict[str, str] = {}
@@ -62,7 +62,7 @@ def media_popular(request: HttpRequest, query: Query[PopularQuery]) -> HttpRespo
     user = request.auth  # type: ignore[attr-defined]
     viewer = user.id if user.is_authenticated else None
     count = min(query.count or POPULAR_DEFAULT, 100)
-    data = media_objects(
+    data = media_fragments(
         popular_entries()[:count],
         viewer_id=viewer,
         base_url=_base_url(request),

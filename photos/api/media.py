@@ -26,7 +26,7 @@ from instaclone.api.errors import (
 from instaclone.api.pagination import PageQuery, paginate
 from instaclone.api.params import parse_id
 from photos.selectors import media as media_reads
-from photos.selectors.hydration import Audience, media_objects
+from photos.selectors.hydration import Audience, media_fragments, media_objects
 from photos.services import comments as comment_writes
 from photos.services import likes as like_writes
 from photos.services.upload import KeyReused, Location, UploadInvalid, photo_create
@@ -317,7 +317,7 @@ def media_liked(request: HttpRequest, page: Query[PageQuery]) -> HttpResponse:
     rows = media_reads.liked_page(user_id=viewer, count=params.count + 1, max_id=params.max_id)
     shown, pagination = paginate(request, rows, params, cursor=lambda row: row[0])
     # Photos deleted since, or whose owner went private or blocked the viewer, drop out.
-    data = media_objects(
+    data = media_fragments(
         [(photo_id, owner_id) for _, photo_id, owner_id in shown],
         viewer_id=viewer,
         base_url=_base_url(request),
@@ -348,7 +348,7 @@ def media_recent(request: HttpRequest, user_id: str, page: Query[PageQuery]) -> 
         owner_id=owner.id, count=params.count + 1, max_id=params.max_id, min_id=params.min_id
     )
     shown, pagination = paginate(request, photos, params)
-    data = media_objects(
+    data = media_fragments(
         [(photo.id, owner.id) for photo in shown],
         viewer_id=_viewer(request),
         base_url=_base_url(request),

@@ -7,7 +7,9 @@
   (like, unlike, comment, delete); the likers' and commenters' own names and pictures inside may
   be up to ``PHOTO_SECONDS`` old. The owner is embedded too (name, picture, privacy): saving a
   user forgets the cards of all their photos (``connect_card_receivers``), so a privacy switch,
-  a ban or a rename of the owner applies at once; a banned owner's photos read as absent.
+  a ban or a rename of the owner applies at once; a banned owner's photos read as absent. The
+  card keeps its v1 media object already encoded as JSON, open at the end for what depends on
+  the viewer (photos/selectors/hydration.py closes it).
 - ``LIKED``: whether a user liked a photo (``(user_id, photo_id)``), for photos liked by more
   than ``LIKER_SET_MAX``; loaded from the like rows on the photos' shards.
 - ``PUBLIC_URLS`` / ``PRIVATE_URLS``: a photo's three signed rendition URLs (largest first) by
@@ -20,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from django.db import transaction
 from django.db.models.signals import post_save
 
@@ -128,8 +131,10 @@ def _photos_load(photo_ids: list[int]) -> dict[int, dict[str, Any]]:
 def _ready(card: dict[str, Any]) -> dict[str, Any]:
     """Keep what readers decide with, and the v1 media object as far as every viewer sees it.
 
-    Readers fill in ``user_has_liked``, put the site's address before ``link`` and, for a
-    private owner, swap in the short-lived URLs; the rest is copied as it is.
+    The object is kept encoded, without its closing brace: readers append ``user_has_liked``,
+    ``link`` (the site's address comes from the request) and, for a private owner, ``images``
+    with the short-lived URLs, then close it. A read then copies bytes instead of building or
+    unpickling thirty nested objects.
     """
     photo_id, user = card["id"], card["owner"]
     caption = None
@@ -148,24 +153,23 @@ def _ready(card: dict[str, Any]) -> dict[str, Any]:
             "latitude": card["latitude"],
             "longitude": card["longitude"],
         }
-    media = {
+    media: dict[str, Any] = {
         "id": f"{photo_id}_{card['user_id']}",
         "type": "image",
         "user": user,
-        "images": images_object(card["public_urls"]),
         "created_time": card["created_time"],
         "caption": caption,
         "likes": {"count": card["like_count"], "data": card["likers"]},
         "comments": {"count": card["comment_count"], "data": card["comments"]},
-        "user_has_liked": False,
         "tags": list(card["tags"]),
         "filter": card["filter_name"],
-        "link": f"{card['code']}/",
         "location": location,
         "users_in_photo": [],
     }
-    keep = ("id", "user_id", "media_key", "owner_private", "liker_ids")
-    return {**{name: card[name] for name in keep}, "media": media}
+    if not card["owner_private"]:
+        media["images"] = images_object(card["public_urls"])
+    keep = ("id", "user_id", "media_key", "owner_private", "liker_ids", "code")
+    return {**{name: card[name] for name in keep}, "media_json": orjson.dumps(media)[:-1]}
 
 
 def images_object(urls: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -209,7 +213,7 @@ def _urls_loader(seconds: int) -> Any:
     return load
 
 
-PHOTOS = Kind("card", _photos_load, PHOTO_SECONDS)
+PHOTOS = Kind("card2", _photos_load, PHOTO_SECONDS)  # 2: the media object kept encoded
 LIKED = Kind("lk", _liked_load, LIKED_SECONDS)
 PUBLIC_URLS = Kind("url", _urls_loader(PUBLIC_URL_SECONDS), PUBLIC_URL_SECONDS // 2)
 PRIVATE_URLS = Kind("purl", _urls_loader(PRIVATE_URL_SECONDS), PRIVATE_URL_SECONDS // 2)

@@ -1,5 +1,8 @@
 """Turn (photo ID, owner ID) pairs into v1 media objects: one cache read, whatever the count.
 
+``media_objects`` gives dicts (pages, single photos); ``media_fragments`` the same objects as
+encoded JSON for the API's lists, spliced from the cards' encoded objects without decoding them.
+
 One ``get_many`` brings the photos' cards (photos/selectors/entries.py: owner, counts, latest
 likers and comments, public URLs, who liked it) and the viewer's followees and blocks.
 A second read happens only for what a card cannot hold: private owners' short-lived URLs, and
@@ -15,6 +18,7 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
+import orjson
 from django.urls import reverse
 
 from accounts.selectors.cached import FOLLOWEES, HIDDEN
@@ -38,6 +42,37 @@ def media_objects(
     audience: Audience,
 ) -> list[dict[str, Any]]:
     """Return v1 media objects for (photo ID, owner ID) pairs the viewer may see, in order."""
+    return [
+        orjson.loads(encoded)
+        for encoded in _encoded(refs, viewer_id=viewer_id, base_url=base_url, audience=audience)
+    ]
+
+
+def media_fragments(
+    refs: Sequence[tuple[int, int]],
+    *,
+    viewer_id: int | None,
+    base_url: str,
+    audience: Audience,
+) -> list[orjson.Fragment]:
+    """Return what ``media_objects`` does, as JSON that ``orjson.dumps`` embeds as it is.
+
+    For the API's lists, which only encode the objects: nothing is decoded or built again.
+    """
+    return [
+        orjson.Fragment(encoded)
+        for encoded in _encoded(refs, viewer_id=viewer_id, base_url=base_url, audience=audience)
+    ]
+
+
+def _encoded(
+    refs: Sequence[tuple[int, int]],
+    *,
+    viewer_id: int | None,
+    base_url: str,
+    audience: Audience,
+) -> list[bytes]:
+    """Return the encoded v1 media objects the viewer may see, in order."""
     if not refs:
         return []
     wanted: dict[Kind, Any] = {PHOTOS: [photo_id for photo_id, _ in refs]}
@@ -66,9 +101,9 @@ def media_objects(
     liked = second.get(LIKED, {})
     link = base_url + reverse("permalink", args=["-"])[:-2]  # "/p/", found once
     return [
-        media_object(
+        media_encoded(
             card,
-            urls=private_urls.get(card["media_key"]) if card["owner_private"] else None,
+            urls=private_urls[card["media_key"]] if card["owner_private"] else None,
             has_liked=viewer_id is not None
             and (
                 viewer_id in card["liker_ids"]
@@ -100,21 +135,24 @@ def _may_see(
     return True
 
 
-def media_object(
+def media_encoded(
     card: dict[str, Any],
     *,
     urls: tuple[str, ...] | None,
     has_liked: bool,
     link_prefix: str,
-) -> dict[str, Any]:
-    """Return v1's media object from a photo's card (its media object, made ready when cached).
+) -> bytes:
+    """Return v1's media object, encoded, from a photo's card (its object, kept encoded open).
 
-    ``urls`` replaces the public rendition URLs (a private owner's short-lived ones);
-    ``link_prefix`` is the absolute permalink path before the short code.
+    ``urls`` are a private owner's short-lived rendition URLs (a public owner's are in the
+    card); ``link_prefix`` is the absolute permalink path before the short code.
     """
-    media = dict(card["media"])
-    media["user_has_liked"] = has_liked
-    media["link"] = link_prefix + media["link"]
+    parts = [
+        card["media_json"],
+        b',"user_has_liked":true,"link":' if has_liked else b',"user_has_liked":false,"link":',
+        orjson.dumps(f"{link_prefix}{card['code']}/"),
+    ]
     if urls is not None:
-        media["images"] = images_object(urls)
-    return media
+        parts += [b',"images":', orjson.dumps(images_object(urls))]
+    parts.append(b"}")
+    return b"".join(parts)

@@ -164,17 +164,17 @@ def _ours_ids(user_id: int) -> list[tuple[int, int]]:
 def _ours_bare(user_id: int) -> bytes:
     """The feed endpoint's own body without the request cycle (no auth, rate limit, ninja)."""
     from feeds.selectors import home_feed_entries
-    from instaclone.api.envelope import envelope
-    from photos.selectors.hydration import Audience, media_objects
+    from instaclone.api.envelope import envelope_response
+    from photos.selectors.hydration import Audience, media_fragments
 
     entries = home_feed_entries(user_id=user_id, count=FEED_COUNT + 1)
-    data = media_objects(
+    data = media_fragments(
         entries[:FEED_COUNT],
         viewer_id=user_id,
         base_url="http://127.0.0.1",
         audience=Audience.FOLLOWED,
     )
-    return json.dumps(envelope(data, {})).encode()
+    return envelope_response(data, {}).content
 
 
 def growth_and_naive(
