@@ -38,9 +38,10 @@ def _free_base(span: int = 4, steps: int = 3) -> int:
 
 
 def test_every_default_port_lies_below_the_ephemeral_range() -> None:
-    low, _high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    # Linux's default range starts at 32768 (net.ipv4.ip_local_port_range); a machine may be
+    # set otherwise, so the default is what the ports are chosen against.
     for profile in profiles.PROFILES:
-        assert max(profiles.all_ports(profile, 0)) <= portplan.HIGHEST_PORT < low
+        assert max(profiles.all_ports(profile, 0)) <= portplan.HIGHEST_PORT < 32768
 
 
 def test_a_held_port_is_taken_and_a_free_one_is_not() -> None:
