@@ -49,10 +49,12 @@ def settle_ports(profile: str) -> None:
     defaults = all_ports(profile, 0)
     offset = choose_offset(defaults, current, others)
     if offset is None:
-        busy = [port for port in all_ports(profile) if port_taken(port)]
+        busy = [port for port in defaults if port_taken(port)]
+        held = f"127.0.0.1:{busy[0]} is held by {port_owner(busy[0])}, and " if busy else ""
         raise StackError(
-            f"no free set of ports for the {profile} stack: {busy[0]} (the default set) is held "
-            f"by {port_owner(busy[0])}, and so is a port of each of the {OFFSET_TRIES} moved sets"
+            f"no free set of ports for the {profile} stack: {held}every set moved by up to "
+            f"{OFFSET_STEP * OFFSET_TRIES} has a port that is taken, used by another profile "
+            f"or above {HIGHEST_PORT}"
         )
     if offset == current:
         return

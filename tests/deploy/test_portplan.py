@@ -99,3 +99,14 @@ def test_settle_moves_a_stopped_profile_and_everything_follows(
         assert profiles.weed_ports("dev") == {flag: port + offset for flag, port in weed.items()}
         portplan.settle_ports("dev")  # settled: a second call keeps it
         assert profiles.port_offset("dev") == offset
+
+
+def test_no_offset_when_every_moved_set_has_a_taken_port() -> None:
+    base = _free_base()
+    every_set_blocked = {base + k * portplan.OFFSET_STEP for k in range(portplan.OFFSET_TRIES + 1)}
+    assert (
+        portplan.choose_offset([base, base + 1], 0, set(), taken=every_set_blocked.__contains__)
+        is None
+    )
+    others = every_set_blocked - {base + 700}
+    assert portplan.choose_offset([base], 0, others, taken=lambda port: False) == 700
