@@ -1,0 +1,1 @@
+"""Tests of the image pipeline (photos.images), split by subject."""
