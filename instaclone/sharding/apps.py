@@ -7,4 +7,9 @@ class ShardingConfig(AppConfig):
     verbose_name = "Sharding"
 
     def ready(self) -> None:
-        from instaclone.sharding import connections  # noqa: F401 - connects its signal handler
+        from instaclone.sharding import (
+            adapters,
+            connections,  # noqa: F401 - connects its signal handler
+        )
+
+        adapters.install()
