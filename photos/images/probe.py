@@ -29,7 +29,7 @@ from photos.images.rejections import ImageRejected, animation_too_long, megabyte
 LABELS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF", "HEIF": "HEIC/HEIF"}
 MAX_FRAMES = 1000
 # What one decode may allocate; the rest of the pipeline works on images of about 1 megapixel,
-# so the process stays under 256 MB for any file (tests/photos/test_images.py measures it).
+# so the process stays under 256 MB for any file (tests/photos/images/test_limits.py measures it).
 DECODE_BUDGET = 208 * 1024 * 1024
 # PNG and GIF are lossless: past 24 MP no real photo fits under the 25 MB byte cap, while a
 # zero-filled one deflates to kilobytes and still costs a second of decoding.
