@@ -72,6 +72,7 @@ def fanout(made: Made) -> tuple[list[Row], list[str]]:
         for user_id in followers[:: FANOUT_FOLLOWERS // 100]
         if subject_ids <= {photo_id for photo_id, _ in store.feed_members(user_id)}
     )
+    sampled = len(followers[:: FANOUT_FOLLOWERS // 100])
     ratio = time_ratio(times["fanout"], times["naive"])
     per = statistics.median(times["fanout"]) / FANOUT_FOLLOWERS * 1e6
     naive_per = statistics.median(times["naive"]) / FANOUT_FOLLOWERS * 1e6
@@ -83,7 +84,8 @@ def fanout(made: Made) -> tuple[list[Row], list[str]]:
         ratio=ratio.median,
         spread=ratio.spread,
         goal=f"<= {GOAL_FANOUT_US:g} µs/follower",
-        met=per <= GOAL_FANOUT_US,
+        # A fan-out that wrote nothing would be fast too: every sampled feed must hold the photos.
+        met=per <= GOAL_FANOUT_US and reached == sampled,
         details={
             "per_round": ratio.per_round,
             "fanout_s": times["fanout"],
@@ -99,6 +101,6 @@ def fanout(made: Made) -> tuple[list[Row], list[str]]:
         f"non-pipelined ZADD per follower on the same keys; {FANOUT_ROUNDS} interleaved "
         "rounds after a warm-up one. The ratio is fan-out time over the ZADD loop's; the goal "
         "is on the absolute µs per follower. The ZADD loop does less per feed (no floor check, "
-        f"no EXPIRE, no trim). Sampled feeds holding every photo of the run: {reached}/100.",
+        f"no EXPIRE, no trim). Sampled feeds holding every photo of the run: {reached}/{sampled}.",
     ]
     return [row], notes

@@ -17,10 +17,12 @@ def _canary(where: str) -> bytes:
     return f"CANARY-{where}-7f3a".encode()
 
 
-def _exif_with(where: str) -> bytes:
+def _exif_with(where: str, orientation: int | None = None) -> bytes:
     """Return EXIF with the canary in ImageDescription, Artist, UserComment and GPS."""
     canary = _canary(where).decode()
     exif = Image.Exif()
+    if orientation is not None:
+        exif[ExifTags.Base.Orientation] = orientation
     exif[ExifTags.Base.ImageDescription] = f"{canary}-description"
     exif[ExifTags.Base.Artist] = f"{canary}-artist"
     exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.UserComment] = b"ASCII\0\0\0" + (
@@ -81,7 +83,12 @@ def _metadata_fixtures() -> dict[str, tuple[bytes, list[bytes]]]:
         fixtures[name] = (data, list(canaries))
 
     add("jpeg-exif", encode(jpeg, "JPEG", exif=_exif_with("je")), _canary("je"))
-    add("jpeg-exif-rotated", encode(jpeg, "JPEG", exif=_exif_with("jr")), _canary("jr"))
+    # Orientation 6 sends it down the path that transposes the square after resizing.
+    add(
+        "jpeg-exif-rotated",
+        encode(jpeg, "JPEG", exif=_exif_with("jr", orientation=6)),
+        _canary("jr"),
+    )
     add("jpeg-xmp", encode(jpeg, "JPEG", xmp=_xmp("jx")), _canary("jx"), b"http://ns.adobe.com")
     add("jpeg-icc", encode(jpeg, "JPEG", icc_profile=_icc("ji")), _icc_canary("ji"))
     add("jpeg-comment", encode(jpeg, "JPEG", comment=_canary("jc")), _canary("jc"))
