@@ -170,6 +170,7 @@ def test_files_meant_to_be_accepted_are_images_pillow_reads() -> None:
 
 def test_foreign_images_are_real_images_of_other_formats() -> None:
     readable = {"bmp_image", "tiff_image", "ico_image", "psd_image", "jpeg2000_image", "avif_image"}
+    assert readable <= {case.name for case in _cases("foreign")}  # no case drops out by a rename
     for case in _cases("foreign"):
         if case.name in readable:
             with Image.open(io.BytesIO(case.data())) as image:

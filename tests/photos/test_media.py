@@ -96,7 +96,7 @@ def test_upload_makes_a_photo_with_renditions_row_map_and_tags(make_user, token_
     ("data", "fields", "message"),
     [
         (b"", {}, "empty"),
-        (b"not an image at all", {}, ""),
+        (b"not an image at all", {}, "is not a JPEG, PNG, WebP, GIF or HEIC/HEIF image"),
         (_jpeg(), {"caption": "x" * 2201}, "2200"),
         (_jpeg(), {"caption": " ".join(f"#t{i}" for i in range(31))}, "more than 30 hashtags"),
         (_jpeg(), {"filter": "Sepia Deluxe"}, "Unknown filter"),

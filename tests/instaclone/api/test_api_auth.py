@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -46,7 +47,11 @@ def test_token_as_bearer_header(client: Client, user: User, make_token: MakeToke
 def test_token_as_form_parameter(client: Client, user: User, make_token: MakeToken) -> None:
     token = make_token(user, scope="likes")
 
-    response = client.post("/v1/likes", {"access_token": token.token})
+    response = client.post(
+        "/v1/likes",
+        urlencode({"access_token": token.token}),
+        content_type="application/x-www-form-urlencoded",
+    )
 
     assert response.status_code == 200
     assert response.json()["data"]["id"] == str(user.id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import struct
 import subprocess
 import sys
@@ -77,7 +76,7 @@ def test_a_small_file_declaring_huge_dimensions_is_refused_quickly(
     assert error.code == "too_many_pixels"
     # PNG and GIF are held to the lower lossless cap.
     cap = "24.0" if make in (_png_declaring, _gif_declaring) else "50.0"
-    assert f"the limit is {cap} megapixels" in error.message or "that is the limit" in error.message
+    assert f"the limit is {cap} megapixels" in error.message
     assert Image.MAX_IMAGE_PIXELS == limit  # the call's own limit is put back
 
 
@@ -125,9 +124,8 @@ def test_megapixel_formatting_of_the_budget_message_is_exact() -> None:
     assert error.code == "too_many_pixels"
     assert error.message == (
         "The image is 4000×4000 pixels (16.0 megapixels); WebP images can be at most "
-        f"{208 * MB / 17 / 1e6:.1f} megapixels to fit in memory."
+        "12.8 megapixels to fit in memory."
     )
-    assert math.isclose(208 * MB / 17 / 1e6, 12.8, abs_tol=0.05)
 
 
 def test_lossless_formats_have_a_lower_pixel_cap() -> None:
