@@ -100,7 +100,8 @@ def tag_page(request: HttpRequest, name: str) -> HttpResponse:
     """Show a tag's recent photos that the viewer may see, older ones on demand."""
     viewer_id = request.user.pk if request.user.is_authenticated else None
     raw_cursor = request.GET.get("max_tag_id", "")
-    if raw_cursor and (not raw_cursor.isdigit() or len(raw_cursor) > 19):
+    # isdigit alone takes "²" and other scripts' digits, which int() refuses.
+    if raw_cursor and (not (raw_cursor.isascii() and raw_cursor.isdigit()) or len(raw_cursor) > 19):
         raise Http404("bad cursor")
     shown, cursor = tag_photos_page(
         name=name,

@@ -21,6 +21,7 @@ from instaclone.api.errors import (
     APINotFoundError,
 )
 from instaclone.api.pagination import PageQuery, paginate
+from instaclone.api.params import NO_NUL
 
 router = Router(tags=["users"])
 
@@ -51,7 +52,13 @@ class RelationshipOut(Schema):
 
 
 class SearchQuery(Schema):
-    q: str = Field(..., min_length=1, max_length=100, description="Prefix of a username or name")
+    q: str = Field(
+        ...,
+        min_length=1,
+        max_length=100,
+        pattern=NO_NUL,
+        description="Prefix of a username or name",
+    )
     count: int = Field(20, ge=1, le=50)
 
 

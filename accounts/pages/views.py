@@ -22,6 +22,7 @@ from accounts.selectors.graph import (
 )
 from accounts.selectors.users import picture_url, users_by_id
 from accounts.services.graph import ACTIONS, GraphError, relationship_act
+from instaclone.api.params import MAX_ID
 
 PAGE_SIZE = 30
 
@@ -45,7 +46,7 @@ def _cursor(request: HttpRequest) -> int | None:
     raw = request.GET.get("max_id", "")
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 19:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:  # isdigit alone takes "²"
         raise Http404("bad cursor")
     return int(raw)
 
@@ -142,6 +143,8 @@ def requests(request: HttpRequest) -> HttpResponse:
 @require_POST
 def relationship_action(request: HttpRequest, user_id: int) -> HttpResponse:
     """Follow, unfollow, block, unblock, approve or ignore; then go back where the form was."""
+    if not 0 < user_id <= MAX_ID:  # the path takes any number; Postgres IDs are bigint
+        raise Http404("no such account")
     action = request.POST.get("action", "")
     if action not in ACTIONS:
         return render(

@@ -7,6 +7,8 @@ from instaclone.api.errors import APIInvalidParametersError
 # IDs are positive signed 64-bit integers (Postgres bigint); 19 digits hold every one.
 MAX_ID = 2**63 - 1
 _MAX_DIGITS = 19
+# Text parameters match this: Postgres text cannot hold NUL, so one is bad input, not a 500.
+NO_NUL = r"^[^\x00]*$"
 # Echo at most this much of a bad value back, so a huge parameter cannot bloat the answer.
 _ECHO = 40
 

@@ -29,7 +29,7 @@ class ShardContextRequired(LookupError):
 
 
 class UnknownPhoto(LookupError):
-    """A photo ID carries no shard bits and the map does not know its owner."""
+    """A photo ID names no placed shard, or carries no shard bits and the map has no owner."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +74,11 @@ def target_for_shard(shard: int) -> ShardTarget:
 def shard_for_photo(photo_id: int) -> int:
     """Return the logical shard of a photo: its own bits, or its owner's shard via the map."""
     if has_shard_bits(photo_id):
-        return shard_of_id(photo_id)
+        shard = shard_of_id(photo_id)
+        if shard >= current_topology().logical_shards:
+            # 13 bits name up to 8192 shards; an ID naming one that does not exist is no photo.
+            raise UnknownPhoto(f"photo {photo_id} names logical shard {shard}, which is not placed")
+        return shard
     from instaclone.sharding.idmap import photo_owner
 
     owner = photo_owner(photo_id)

@@ -19,6 +19,7 @@ from instaclone.api.envelope import (
 )
 from instaclone.api.errors import APIInvalidParametersError, APINotFoundError
 from instaclone.api.pagination import TagPageQuery, next_url
+from instaclone.api.params import NO_NUL
 from photos.api.media import Media
 from photos.selectors.tags import tag_get, tag_photos_page, tag_search
 
@@ -32,7 +33,7 @@ class TagOut(Schema):
 
 
 class TagSearchQuery(Schema):
-    q: str = Field(..., min_length=1, max_length=100)
+    q: str = Field(..., min_length=1, max_length=100, pattern=NO_NUL)
     count: int = Field(20, ge=1, le=50)
 
 

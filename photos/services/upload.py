@@ -67,6 +67,8 @@ def _location_clean(location: Location | None) -> Location | None:
         return None
     if len(location.name) > 200:
         raise UploadInvalid("The location name is longer than 200 characters.")
+    if "\x00" in location.name:
+        raise UploadInvalid("The location name contains a NUL character.")
     if (location.latitude is None) != (location.longitude is None):
         raise UploadInvalid("Send both latitude and longitude, or neither.")
     if location.latitude is not None and not -90 <= location.latitude <= 90:

@@ -102,6 +102,7 @@ def test_upload_makes_a_photo_with_renditions_row_map_and_tags(make_user, token_
         (_jpeg(), {"filter": "Sepia Deluxe"}, "Unknown filter"),
         (_jpeg(), {"latitude": "91", "longitude": "0"}, "Latitude"),
         (_jpeg(), {"latitude": "10"}, "both latitude and longitude"),
+        (_jpeg(), {"location_name": "Caf\x00e"}, "location name contains a NUL"),
     ],
 )
 def test_bad_uploads_are_refused(

@@ -1,0 +1,83 @@
+"""Inputs a fuzzing run of the API and the pages once answered with 500: each is a 4xx now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from instaclone.sharding.ids import compose_id
+from instaclone.sharding.topology import current_topology
+from photos.shortcodes import shortcode
+
+
+def _json(response: Any) -> dict[str, Any]:
+    return response.json()
+
+
+def _unplaced_photo_id() -> int:
+    """A well-formed ID whose shard bits name a shard the topology does not have."""
+    return compose_id(millis=10**12, shard=current_topology().logical_shards + 36, sequence=1)
+
+
+def test_a_photo_id_naming_an_unplaced_shard_is_not_found(make_user, token_for) -> None:  # type: ignore[no-untyped-def]
+    token = token_for(make_user())
+    photo_id = _unplaced_photo_id()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    client = Client()
+    for method, path in [
+        ("get", f"/v1/media/{photo_id}"),
+        ("get", f"/v1/media/{photo_id}_5"),
+        ("get", f"/v1/media/shortcode/{shortcode(photo_id)}"),
+        ("get", f"/v1/media/{photo_id}/likes"),
+        ("post", f"/v1/media/{photo_id}/likes"),
+        ("delete", f"/v1/media/{photo_id}/likes"),
+        ("get", f"/v1/media/{photo_id}/comments"),
+        ("delete", f"/v1/media/{photo_id}"),
+        ("delete", f"/v1/media/{photo_id}/comments/{photo_id}"),
+    ]:
+        response = getattr(client, method)(path, **headers)
+        assert response.status_code == 404, (method, path, response.content)
+        assert _json(response)["meta"]["error_type"] == "APINotFoundError"
+    posted = client.post(f"/v1/media/{photo_id}/comments", {"text": "hi"}, **headers)
+    assert posted.status_code == 404, posted.content
+    assert Client().get(f"/p/{shortcode(photo_id)}/").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/v1/users/search", "/v1/tags/search"])
+@pytest.mark.parametrize("query", ["\x00", "a\x00b"])
+def test_a_search_for_a_nul_character_is_refused(
+    path: str, query: str, make_user, token_for
+) -> None:  # type: ignore[no-untyped-def]
+    token = token_for(make_user())
+    response = Client().get(path, {"q": query}, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 400, response.content
+    assert _json(response)["meta"]["error_type"] == "APIInvalidParametersError"
+
+
+@pytest.mark.parametrize("cursor", ["\u00b2", "\u0661\u0662", "12\u00b3"])
+def test_web_cursors_of_other_scripts_digits_are_not_found(cursor: str, make_user) -> None:  # type: ignore[no-untyped-def]
+    owner = make_user()
+    client = Client()
+    client.force_login(owner)
+    for path, name in [
+        ("/tags/sunset/", "max_tag_id"),
+        (f"/{owner.username}/followers/", "max_id"),
+        (f"/{owner.username}/following/", "max_id"),
+        ("/accounts/requests/", "max_id"),
+    ]:
+        response = client.get(path, {name: cursor})
+        assert response.status_code == 404, (path, response.status_code)
+        assert client.get(path, {name: "12"}).status_code == 200, path
+
+
+@pytest.mark.parametrize("user_id", ["0", "99999999999999999999", "9223372036854775808"])
+@pytest.mark.parametrize("action", ["approve", "ignore", "follow"])
+def test_web_relationship_with_an_id_outside_bigint_is_not_found(
+    user_id: str, action: str, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(make_user())
+    response = client.post(f"/accounts/relationship/{user_id}/", {"action": action})
+    assert response.status_code == 404, response.status_code
