@@ -11,6 +11,8 @@ TAG_LENGTH_MAX = 100
 # Letters, digits and underscores of any script, as Instagram's tags; not starting a word
 # in the middle of another (e.g. "a#b" is no tag).
 _HASHTAG = re.compile(r"(?<![\w#&])#(\w{1,100})(?!\w)", re.UNICODE)
+# A tag's name as pages and the API take it: what a #hashtag holds.
+TAG_NAME = re.compile(r"^\w{1,100}$", re.UNICODE)
 _MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9._]{1,30})(?![A-Za-z0-9_])")
 
 

@@ -25,7 +25,7 @@ from photos.selectors.tags import tag_get, tag_photos_page
 from photos.services import comments, likes
 from photos.shortcodes import photo_id_from, shortcode
 from photos.storage import signed_key_valid
-from photos.text import TextInvalid
+from photos.text import TAG_NAME, TextInvalid
 
 TWEET_INTENT = "https://twitter.com/intent/tweet"
 TAG_PAGE_SIZE = 30
@@ -98,6 +98,8 @@ def permalink_action(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 def tag_page(request: HttpRequest, name: str) -> HttpResponse:
     """Show a tag's recent photos that the viewer may see, older ones on demand."""
+    if not TAG_NAME.match(name):
+        raise Http404("no such tag")
     viewer_id = request.user.pk if request.user.is_authenticated else None
     raw_cursor = request.GET.get("max_tag_id", "")
     # isdigit alone takes "²" and other scripts' digits, which int() refuses.

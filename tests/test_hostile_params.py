@@ -81,3 +81,31 @@ def test_web_relationship_with_an_id_outside_bigint_is_not_found(
     client.force_login(make_user())
     response = client.post(f"/accounts/relationship/{user_id}/", {"action": action})
     assert response.status_code == 404, response.status_code
+
+
+@pytest.mark.parametrize("name", ["%FF", "..", "a-b", "x" * 101, "sun set"])
+def test_a_web_tag_page_for_a_name_no_tag_can_have_is_not_found(name: str, live_db) -> None:  # type: ignore[no-untyped-def]
+    assert Client().get(f"/tags/{name}/").status_code == 404
+    assert Client().get("/tags/sunset/").status_code == 200
+
+
+def test_a_crop_without_its_size_is_refused(make_user, token_for) -> None:  # type: ignore[no-untyped-def]
+    from io import BytesIO
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from accounts.selectors.graph import user_counts
+
+    owner = make_user()
+    buffer = BytesIO()
+    Image.new("RGB", (400, 300), (200, 40, 40)).save(buffer, "JPEG")
+    photo = SimpleUploadedFile("p.jpg", buffer.getvalue(), "image/jpeg")
+    response = Client().post(
+        "/v1/media/upload",
+        {"photo": photo, "crop_x": "10"},
+        HTTP_AUTHORIZATION=f"Bearer {token_for(owner)}",
+    )
+    assert response.status_code == 400, response.content
+    assert "crop_size" in _json(response)["meta"]["error_message"]
+    assert user_counts(user_id=owner.id)["media"] == 0

@@ -132,6 +132,8 @@ def media_upload(
             f"The photo is larger than {UPLOAD_MAX_BYTES // (1024 * 1024)} MB."
         )
     crop = None
+    if form.crop_size is None and (form.crop_x is not None or form.crop_y is not None):
+        raise APIInvalidParametersError("a crop needs crop_size besides crop_x and crop_y")
     if form.crop_size is not None:
         crop = (
             form.crop_x or 0,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -22,9 +21,9 @@ from instaclone.api.pagination import TagPageQuery, next_url
 from instaclone.api.params import NO_NUL
 from photos.api.media import Media
 from photos.selectors.tags import tag_get, tag_photos_page, tag_search
+from photos.text import TAG_NAME
 
 router = Router(tags=["tags"])
-TAG_NAME = re.compile(r"^\w{1,100}$", re.UNICODE)
 
 
 class TagOut(Schema):
