@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import io
 import re
-import struct
 import threading
 import uuid
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,6 +36,7 @@ from accounts.services.users import (
     user_update_profile,
     username_clean,
 )
+from tests.photos.hostile.png import png_declaring
 
 ALL = ["default", "shards_0", "shards_1"]
 PASSWORD = "correct-horse-battery-42"
@@ -371,23 +370,6 @@ def _exif_jpeg() -> bytes:
     return out.getvalue()
 
 
-def _png_header(width: int, height: int) -> bytes:
-    """Return a PNG whose header claims ``width`` x ``height`` pixels, with almost no data."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        )
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b""))
-        + chunk(b"IEND", b"")
-    )
-
-
 def _rgb(image: Image.Image, xy: tuple[int, int]) -> tuple[int, int, int]:
     red, green, blue = image.convert("RGB").getpixel(xy)  # type: ignore[misc]  # RGB gives 3 ints
     return red, green, blue
@@ -460,9 +442,9 @@ def _bmp() -> bytes:
         (b"just some text, not an image", FORMAT_MESSAGE),
         (_bmp(), FORMAT_MESSAGE),
         (b"\xff" * (10 * 1024 * 1024 + 1), "The picture is larger than 10 MB."),
-        (_png_header(8000, 7000), PIXELS_MESSAGE),  # 56 MP: over our cap, under Pillow's
-        (_png_header(10000, 10000), PIXELS_MESSAGE),  # Pillow's bomb warning, made an error
-        (_png_header(20000, 20000), PIXELS_MESSAGE),  # Pillow's bomb error
+        (png_declaring(8000, 7000), PIXELS_MESSAGE),  # 56 MP: over our cap, under Pillow's
+        (png_declaring(10000, 10000), PIXELS_MESSAGE),  # Pillow's bomb warning, made an error
+        (png_declaring(20000, 20000), PIXELS_MESSAGE),  # Pillow's bomb error
         (_exif_jpeg()[:-400], "The picture is damaged and could not be read."),
     ],
     ids=["empty", "text", "bmp", "oversized", "56mp", "100mp", "400mp", "truncated"],

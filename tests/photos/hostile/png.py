@@ -47,7 +47,7 @@ def _png(width: int, height: int, idat: bytes, *, depth: int = 8, colour: int = 
     )
 
 
-def _png_declaring(width: int, height: int) -> bytes:
+def png_declaring(width: int, height: int) -> bytes:
     """Return a tiny PNG whose header declares ``width`` x ``height``, with 4 KB of pixels."""
     return _png(width, height, zlib.compress(b"\x00" * 4096, 9))
 
@@ -104,22 +104,22 @@ def _png_idat_flood() -> bytes:
 add("png_signature_only", "empty", "corrupt", "The PNG signature alone.", lambda: PNG_SIGNATURE)
 
 for _name, _why, _make in [
-    ("png_30000x30000", "900 MP in 83 bytes.", lambda: _png_declaring(30000, 30000)),
+    ("png_30000x30000", "900 MP in 83 bytes.", lambda: png_declaring(30000, 30000)),
     (
         "png_8000x8000",
         "64 MP: over the 50 MP cap, under Pillow's own 89 MP warning.",
-        lambda: _png_declaring(8000, 8000),
+        lambda: png_declaring(8000, 8000),
     ),
     (
         "png_65535x65535_rgba16",
         "16-bit RGBA, 65535 square: 34 GB decoded.",
         lambda: _png(65535, 65535, zlib.compress(bytes(1024)), depth=16, colour=6),
     ),
-    ("png_1x2147483647", "One pixel wide, 2^31-1 high.", lambda: _png_declaring(1, 2**31 - 1)),
+    ("png_1x2147483647", "One pixel wide, 2^31-1 high.", lambda: png_declaring(1, 2**31 - 1)),
 ]:
     add(_name, "bomb", "too_many_pixels", _why, _make)
 
-add("png_zero_width", "bomb", "corrupt", "A PNG 0 pixels wide.", lambda: _png_declaring(0, 64))
+add("png_zero_width", "bomb", "corrupt", "A PNG 0 pixels wide.", lambda: png_declaring(0, 64))
 for _side in (5000, 7000):
     add(
         f"png_rgba_{_side}x{_side}_of_zeros",
@@ -144,7 +144,7 @@ add(
     "malformed",
     "corrupt",
     "A PNG whose IHDR checksum is wrong.",
-    lambda: (data := _png_declaring(8, 8))[:8] + _ihdr(8, 8, crc=0xDEADBEEF) + data[33:],
+    lambda: (data := png_declaring(8, 8))[:8] + _ihdr(8, 8, crc=0xDEADBEEF) + data[33:],
 )
 add(
     "png_idat_not_deflate",

@@ -7,7 +7,6 @@ import struct
 import subprocess
 import sys
 import warnings
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,27 +14,11 @@ import pytest
 from PIL import Image
 
 from photos.images import process_image
+from tests.photos.hostile.png import png_declaring
 
 from .support import BLUE, MB, _exif, encode, photo, rejected
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def _png_declaring(width: int, height: int) -> bytes:
-    """Return a tiny PNG whose header declares ``width`` x ``height`` RGB pixels."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
 
 
 def _jpeg_declaring(width: int, height: int) -> bytes:
@@ -60,7 +43,7 @@ def _webp_declaring(width: int, height: int) -> bytes:
     return bytes(data)
 
 
-@pytest.mark.parametrize("make", [_png_declaring, _jpeg_declaring, _gif_declaring, _webp_declaring])
+@pytest.mark.parametrize("make", [png_declaring, _jpeg_declaring, _gif_declaring, _webp_declaring])
 @pytest.mark.parametrize("size", [(20000, 20000), (10000, 10000), (8000, 6251)])
 def test_a_small_file_declaring_huge_dimensions_is_refused_quickly(
     make: Callable[[int, int], bytes], size: tuple[int, int]
@@ -75,7 +58,7 @@ def test_a_small_file_declaring_huge_dimensions_is_refused_quickly(
 
     assert error.code == "too_many_pixels"
     # PNG and GIF are held to the lower lossless cap.
-    cap = "24.0" if make in (_png_declaring, _gif_declaring) else "50.0"
+    cap = "24.0" if make in (png_declaring, _gif_declaring) else "50.0"
     assert f"the limit is {cap} megapixels" in error.message
     assert Image.MAX_IMAGE_PIXELS == limit  # the call's own limit is put back
 
@@ -173,7 +156,7 @@ def _bombs() -> dict[str, tuple[Callable[[], bytes], str]]:
         "webp-12mp": (flat("RGB", (4000, 3000), "WEBP", lossless=True), "ok"),
         "webp-16mp": (flat("RGB", (4000, 4000), "WEBP", lossless=True), "too_many_pixels"),
         "heic-12mp": (flat("RGB", (4032, 3024), "HEIF"), "ok"),
-        "png-declares-400mp": (lambda: _png_declaring(20000, 20000), "too_many_pixels"),
+        "png-declares-400mp": (lambda: png_declaring(20000, 20000), "too_many_pixels"),
     }
 
 
