@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from feeds.popular import popular_entries
 from feeds.selectors import home_feed_entries
@@ -48,7 +48,7 @@ def _feed_item(media: dict[str, Any], *, back: str) -> dict[str, Any]:
     }
 
 
-@require_GET
+@require_safe
 def home_feed(request: HttpRequest) -> HttpResponse:
     """Show the signed-in person's feed, a page at a time; send others to log in."""
     if not request.user.is_authenticated:
@@ -75,7 +75,7 @@ def home_feed(request: HttpRequest) -> HttpResponse:
     return render(request, "feeds/home.html", context)
 
 
-@require_GET
+@require_safe
 def explore(request: HttpRequest) -> HttpResponse:
     """Show popular photos as a grid; anyone may look, private accounts' photos never show."""
     viewer = request.user.pk if request.user.is_authenticated else None

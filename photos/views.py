@@ -17,7 +17,7 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from photos.selectors import media as media_reads
 from photos.selectors.hydration import Audience, media_objects
@@ -31,7 +31,7 @@ TWEET_INTENT = "https://twitter.com/intent/tweet"
 TAG_PAGE_SIZE = 30
 
 
-@require_GET
+@require_safe
 def permalink(request: HttpRequest, code: str) -> HttpResponse:
     """Show one photo with its likes and comments, and Open Graph / Twitter Card tags."""
     photo_id = photo_id_from(code)
@@ -95,7 +95,7 @@ def permalink_action(request: HttpRequest, code: str) -> HttpResponse:
     return HttpResponseRedirect(back)
 
 
-@require_GET
+@require_safe
 def tag_page(request: HttpRequest, name: str) -> HttpResponse:
     """Show a tag's recent photos that the viewer may see, older ones on demand."""
     if not TAG_NAME.match(name):
@@ -126,7 +126,7 @@ def tag_page(request: HttpRequest, name: str) -> HttpResponse:
     return render(request, "photos/tag.html", context)
 
 
-@require_GET
+@require_safe
 def media_file(request: HttpRequest, key: str) -> FileResponse:
     """Serve a rendition from the file system store to a holder of a valid signed URL."""
     if not signed_key_valid(key, request.GET.get("e", ""), request.GET.get("s", "")):

@@ -16,7 +16,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from PIL import Image, ImageOps
 
 from accounts.pages.views import profile_context
@@ -100,7 +100,7 @@ def upload_post(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(f"/p/{shortcode(posted.photo_id)}/")
 
 
-@require_GET
+@require_safe
 def profile(request: HttpRequest, username: str) -> HttpResponse:
     """Show a profile header and, to those who may see them, the grid of photos."""
     context = profile_context(request, username)

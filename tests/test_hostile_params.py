@@ -109,3 +109,21 @@ def test_a_crop_without_its_size_is_refused(make_user, token_for) -> None:  # ty
     assert response.status_code == 400, response.content
     assert "crop_size" in _json(response)["meta"]["error_message"]
     assert user_counts(user_id=owner.id)["media"] == 0
+
+
+def test_pages_answer_head_as_link_previewers_send_it(make_user, live_db) -> None:  # type: ignore[no-untyped-def]
+    """Link unfurlers often ask HEAD before GET: the public pages answer it (no body)."""
+    from instaclone.sharding.connections import user_shard
+    from photos.models import Photo
+    from photos.storage import media_prefix
+
+    owner = make_user()
+    with user_shard(owner.id):
+        photo = Photo.objects.create(user_id=owner.id, caption="head")
+        Photo.objects.filter(id=photo.id).update(media_key=media_prefix(photo.id))
+    code = shortcode(photo.id)
+    for path in (f"/p/{code}/", f"/{owner.username}/", "/explore/", "/tags/sunset/", "/healthz"):
+        response = Client().head(path)
+        assert response.status_code == 200, (path, response.status_code)
+        assert response.content == b"", path
+    assert Client().put(f"/p/{code}/").status_code == 405

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.models import User
 from accounts.models.graph import EdgeStatus
@@ -84,7 +84,7 @@ def profile_context(request: HttpRequest, username: str) -> dict[str, Any]:
     }
 
 
-@require_GET
+@require_safe
 def profile(request: HttpRequest, username: str) -> HttpResponse:
     """Show a profile header: picture, names, bio, counts and the follow button."""
     return render(request, "accounts/graph/profile.html", profile_context(request, username))
@@ -111,20 +111,20 @@ def _edge_list(request: HttpRequest, username: str, *, followers: bool) -> HttpR
     return render(request, "accounts/graph/people.html", context)
 
 
-@require_GET
+@require_safe
 def followers(request: HttpRequest, username: str) -> HttpResponse:
     """List an account's followers, newest first."""
     return _edge_list(request, username, followers=True)
 
 
-@require_GET
+@require_safe
 def following(request: HttpRequest, username: str) -> HttpResponse:
     """List the accounts someone follows, newest first."""
     return _edge_list(request, username, followers=False)
 
 
 @login_required
-@require_GET
+@require_safe
 def requests(request: HttpRequest) -> HttpResponse:
     """List the follow requests waiting for the signed-in user's answer."""
     edges = followers_page(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from accounts.selectors.users import SEARCH_MAX, picture_url, user_search
 from accounts.web.forms import SearchForm
 
 
-@require_GET
+@require_safe
 def search(request: HttpRequest) -> HttpResponse:
     """Show the people whose username or name starts with the query, minus blocked ones."""
     form = SearchForm(request.GET or None)
