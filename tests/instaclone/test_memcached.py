@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from instaclone.memcached import Crc32RendezvousHash
+from tests.cache_servers import store_on_both_servers
 
 
 def test_keys_spread_over_the_servers_and_stay_put() -> None:
@@ -34,7 +35,7 @@ def test_a_removed_server_moves_only_its_own_keys() -> None:
 
 
 def test_connections_outlive_a_request(live_db) -> None:  # type: ignore[no-untyped-def]
-    cache.set_many({f"probe:{i}": i for i in range(20)})  # both servers connected
+    store_on_both_servers({f"probe:{i}": i for i in range(20)})  # both servers connected
     clients = cache._cache.clients.values()
     before = [client.sock for client in clients]
     assert all(sock is not None for sock in before)
