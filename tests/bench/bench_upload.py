@@ -108,15 +108,14 @@ def run() -> BenchResult:
         user.delete()
     upload_ms = sorted(times["upload"])[ROUNDS // 2] * 1000
     decode_ms = sorted(times["decode"])[ROUNDS // 2] * 1000
-    row = Row(
-        benchmark="upload: end to end through nginx",
-        subject=f"POST /v1/media/upload {upload_ms:.0f} ms",
-        baseline=f"plain decode {decode_ms:.0f} ms",
-        ratio=ratio.median,
-        spread=ratio.spread,
+    row = Row.measured(
+        "upload: end to end through nginx",
+        f"POST /v1/media/upload {upload_ms:.0f} ms",
+        f"plain decode {decode_ms:.0f} ms",
+        ratio,
         goal=f"<= {GOAL}",
         met=ratio.median <= GOAL,
-        details={"bytes": len(data), "per_round": ratio.per_round},
+        bytes=len(data),
     )
     return BenchResult(
         name="upload",

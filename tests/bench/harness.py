@@ -48,6 +48,30 @@ class Row:
     met: bool | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def measured(
+        cls,
+        benchmark: str,
+        subject: str,
+        baseline: str,
+        ratio: Ratio,
+        *,
+        goal: str = "–",
+        met: bool | None = None,
+        **details: Any,
+    ) -> Row:
+        """A row for a measured ratio: its median and spread, the per-round ratios in details."""
+        return cls(
+            benchmark,
+            subject,
+            baseline,
+            ratio.median,
+            ratio.spread,
+            goal,
+            met,
+            {"per_round": ratio.per_round, **details},
+        )
+
 
 @dataclass(slots=True)
 class BenchResult:

@@ -77,20 +77,16 @@ def fanout(made: Made) -> tuple[list[Row], list[str]]:
     per = statistics.median(times["fanout"]) / FANOUT_FOLLOWERS * 1e6
     naive_per = statistics.median(times["naive"]) / FANOUT_FOLLOWERS * 1e6
     batches = -(-FANOUT_FOLLOWERS // settings.FEED_FANOUT_BATCH)
-    row = Row(
-        benchmark=f"fan-out: one photo to {FANOUT_FOLLOWERS:,} stored feeds",
-        subject=f"photo_fanout over {batches} batches: {per:.2f} µs/follower",
-        baseline=f"one ZADD round trip per follower: {naive_per:.2f} µs/follower",
-        ratio=ratio.median,
-        spread=ratio.spread,
+    row = Row.measured(
+        f"fan-out: one photo to {FANOUT_FOLLOWERS:,} stored feeds",
+        f"photo_fanout over {batches} batches: {per:.2f} µs/follower",
+        f"one ZADD round trip per follower: {naive_per:.2f} µs/follower",
+        ratio,
         goal=f"<= {GOAL_FANOUT_US:g} µs/follower",
         # A fan-out that wrote nothing would be fast too: every sampled feed must hold the photos.
         met=per <= GOAL_FANOUT_US and reached == sampled,
-        details={
-            "per_round": ratio.per_round,
-            "fanout_s": times["fanout"],
-            "naive_s": times["naive"],
-        },
+        fanout_s=times["fanout"],
+        naive_s=times["naive"],
     )
     notes = [
         f"Fan-out: {FANOUT_FOLLOWERS:,} followers (Follower rows on the owner's shard), each "

@@ -224,55 +224,39 @@ def growth_and_naive(
         return f"{statistics.median(times[name]) / READS_PER_ROUND * 1000:.2f} ms"
 
     rows = [
-        Row(
-            benchmark=f"feed read in-process: {GROWTH[-1]:,} vs {GROWTH[0]} followees",
-            subject=f"GET feed, {GROWTH[-1]:,} followees {ms(last)}",
-            baseline=f"{GROWTH[0]} followees {ms(first)}",
-            ratio=growth.median,
-            spread=growth.spread,
+        Row.measured(
+            f"feed read in-process: {GROWTH[-1]:,} vs {GROWTH[0]} followees",
+            f"GET feed, {GROWTH[-1]:,} followees {ms(last)}",
+            f"{GROWTH[0]} followees {ms(first)}",
+            growth,
             goal=f"<= {GOAL_GROWTH}",
             met=growth.median <= GOAL_GROWTH,
-            details={"per_round": growth.per_round},
         ),
-        Row(
-            benchmark=f"feed read in-process: {GROWTH[1]} vs {GROWTH[0]} followees (info)",
-            subject=f"GET feed, {GROWTH[1]} followees {ms(f'feed{GROWTH[1]}')}",
-            baseline=f"{GROWTH[0]} followees {ms(first)}",
-            ratio=middle.median,
-            spread=middle.spread,
-            goal="–",
-            met=None,
-            details={"per_round": middle.per_round},
+        Row.measured(
+            f"feed read in-process: {GROWTH[1]} vs {GROWTH[0]} followees (info)",
+            f"GET feed, {GROWTH[1]} followees {ms(f'feed{GROWTH[1]}')}",
+            f"{GROWTH[0]} followees {ms(first)}",
+            middle,
         ),
-        Row(
-            benchmark=f"feed read at {GROWTH[-1]:,} followees: speed-up over the naive query",
-            subject=f"ours, the 30 newest from the stored feed {ms('ours_ids')}",
-            baseline=f"naive one-table query for the same 30 {ms('naive_ids')}",
-            ratio=query.median,
-            spread=query.spread,
+        Row.measured(
+            f"feed read at {GROWTH[-1]:,} followees: speed-up over the naive query",
+            f"ours, the 30 newest from the stored feed {ms('ours_ids')}",
+            f"naive one-table query for the same 30 {ms('naive_ids')}",
+            query,
             goal=f">= {GOAL_NAIVE}x",
             met=query.median >= GOAL_NAIVE,
-            details={"per_round": query.per_round},
         ),
-        Row(
-            benchmark=f"feed at {GROWTH[-1]:,} followees: whole request vs naive feed (info)",
-            subject=f"ours, whole request (test Client) {ms(last)}",
-            baseline=f"naive query + authors + JSON {ms('naive')}",
-            ratio=versus.median,
-            spread=versus.spread,
-            goal="–",
-            met=None,
-            details={"per_round": versus.per_round},
+        Row.measured(
+            f"feed at {GROWTH[-1]:,} followees: whole request vs naive feed (info)",
+            f"ours, whole request (test Client) {ms(last)}",
+            f"naive query + authors + JSON {ms('naive')}",
+            versus,
         ),
-        Row(
-            benchmark=f"feed at {GROWTH[-1]:,} followees: the same, like for like (info)",
-            subject=f"ours, the endpoint's work without the request cycle {ms('bare')}",
-            baseline=f"naive {ms('naive')}",
-            ratio=bare.median,
-            spread=bare.spread,
-            goal="–",
-            met=None,
-            details={"per_round": bare.per_round},
+        Row.measured(
+            f"feed at {GROWTH[-1]:,} followees: the same, like for like (info)",
+            f"ours, the endpoint's work without the request cycle {ms('bare')}",
+            f"naive {ms('naive')}",
+            bare,
         ),
     ]
     notes = [

@@ -211,48 +211,37 @@ def through_nginx(token: str) -> tuple[list[Row], list[str], dict[str, Any]]:
     single = time_ratio(singles_cold, singles_ping)
     load = f"wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s"
     rows = [
-        Row(
-            benchmark="feed via nginx: warm req/s vs GET /v1/ping",
-            subject=f"feed ({FEED_COUNT} items, {HTTP_FOLLOWEES} followees) "
-            f"{med(warm, 'rps'):,.0f} req/s",
-            baseline=f"ping {med(ping, 'rps'):,.0f} req/s",
-            ratio=rps.median,
-            spread=rps.spread,
+        Row.measured(
+            "feed via nginx: warm req/s vs GET /v1/ping",
+            f"feed ({FEED_COUNT} items, {HTTP_FOLLOWEES} followees) {med(warm, 'rps'):,.0f} req/s",
+            f"ping {med(ping, 'rps'):,.0f} req/s",
+            rps,
             goal=f">= {GOAL_RPS}",
             met=rps.median >= GOAL_RPS,
-            details={"per_round": rps.per_round, "load": load},
+            load=load,
         ),
-        Row(
-            benchmark="feed via nginx: warm p99 vs GET /v1/ping",
-            subject=f"feed p99 {med(warm, 'p99') * 1000:.1f} ms "
-            f"(p50 {med(warm, 'p50') * 1000:.1f})",
-            baseline=f"ping p99 {med(ping, 'p99') * 1000:.1f} ms "
-            f"(p50 {med(ping, 'p50') * 1000:.1f})",
-            ratio=p99.median,
-            spread=p99.spread,
+        Row.measured(
+            "feed via nginx: warm p99 vs GET /v1/ping",
+            f"feed p99 {med(warm, 'p99') * 1000:.1f} ms (p50 {med(warm, 'p50') * 1000:.1f})",
+            f"ping p99 {med(ping, 'p99') * 1000:.1f} ms (p50 {med(ping, 'p50') * 1000:.1f})",
+            p99,
             goal=f"<= {GOAL_P99}",
             met=p99.median <= GOAL_P99,
-            details={"per_round": p99.per_round},
         ),
-        Row(
-            benchmark="feed via nginx: req/s, Memcached flushed before each round",
-            subject=f"feed {med(cold, 'rps'):,.0f} req/s (p99 {med(cold, 'p99') * 1000:.1f} ms)",
-            baseline=f"ping {med(ping, 'rps'):,.0f} req/s",
-            ratio=cold_rps.median,
-            spread=cold_rps.spread,
+        Row.measured(
+            "feed via nginx: req/s, Memcached flushed before each round",
+            f"feed {med(cold, 'rps'):,.0f} req/s (p99 {med(cold, 'p99') * 1000:.1f} ms)",
+            f"ping {med(ping, 'rps'):,.0f} req/s",
+            cold_rps,
             goal=f">= {GOAL_COLD_RPS}",
             met=cold_rps.median >= GOAL_COLD_RPS,
-            details={"per_round": cold_rps.per_round},
         ),
-        Row(
-            benchmark="feed via nginx: one request right after a flush vs one ping (info)",
-            subject=f"cold feed {statistics.median(singles_cold) * 1000:.1f} ms",
-            baseline=f"ping {statistics.median(singles_ping) * 1000:.1f} ms",
-            ratio=single.median,
-            spread=single.spread,
+        Row.measured(
+            "feed via nginx: one request right after a flush vs one ping (info)",
+            f"cold feed {statistics.median(singles_cold) * 1000:.1f} ms",
+            f"ping {statistics.median(singles_ping) * 1000:.1f} ms",
+            single,
             goal="– (time ratio)",
-            met=None,
-            details={"per_round": single.per_round},
         ),
     ]
     notes = [
