@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import uuid
@@ -125,9 +126,28 @@ def forget() -> Callable[[list[int]], None]:
 def _frozen(pid: int) -> Iterator[None]:
     os.kill(pid, signal.SIGSTOP)
     try:
+        _wait_stopped(pid)
         yield
     finally:
         os.kill(pid, signal.SIGCONT)
+
+
+def _wait_stopped(pid: int, seconds: float = 5.0) -> None:
+    """Wait until every thread of ``pid`` has stopped: SIGSTOP reaches threads one by one, and
+    a thread already running could still answer a request sent right after the signal."""
+    import time
+    from pathlib import Path
+
+    deadline = time.monotonic() + seconds
+    while True:
+        states = []
+        for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+            with contextlib.suppress(OSError):
+                states.append(stat.read_text().rsplit(")", 1)[1].split()[0])
+        if states and all(state in ("T", "t") for state in states):
+            return
+        assert time.monotonic() < deadline, f"pid {pid} did not stop: thread states {states}"
+        time.sleep(0.01)
 
 
 def _memcached_pids() -> list[int]:
