@@ -1,38 +1,63 @@
-"""Abuse limits on log-in, sign-up and password-reset attempts, counted in Redis.
+"""Abuse limits on log-in, token, sign-up and password-reset attempts, counted in Redis.
 
-Each limit is a counter per account (username or email, lowercased) and per client IP, living
-for a fixed window that starts with the first counted attempt. Every check is one pipelined
-round trip. When Redis cannot be reached the limiter fails closed: callers get
-``LimiterUnavailable`` and must refuse the attempt, because letting guesses through unmetered
-is exactly what the limit exists to prevent.
+Each limit is a counter living for a fixed window that starts with the first counted attempt;
+every check is one pipelined round trip. When Redis cannot be reached the limiter fails closed:
+callers get ``LimiterUnavailable`` and must refuse the attempt (503 with ``Retry-After``),
+because letting guesses through unmetered is exactly what the limit exists to prevent.
 
-Log-in counts failures: a success clears the account's count, so a person who finally types
-their password right is not locked out by their own typos. Sign-up and password reset count
-every attempt.
+Log-in rules, the same at every door (web, /admin/login/, the OAuth password grant, anything
+that calls ``authenticate()``), because they are applied inside the authentication backend
+(accounts/backends.py):
+
+- **Per account and IP**: ``LOGIN_LIMIT_PER_ACCOUNT_IP`` attempts on one account from one
+  client IP per ``LOGIN_LIMIT_WINDOW``, counted before the password is checked (so parallel
+  guesses cannot slip under it) and forgotten when that IP logs in. Failures from other IPs never
+  refuse a correct password: locking the account itself would let anyone lock anyone out.
+- **Per IP**: ``LOGIN_LIMIT_PER_IP`` failures per window from one client IP, whatever the
+  account, counting wrong passwords and every refused token request (bad client, bad code,
+  malformed). Over it, every log-in from that IP is refused.
+- **Slow-down per account**: once one account has had ``LOGIN_SLOWDOWN_AFTER`` attempts in the
+  window from all IPs together, each IP gets ``LOGIN_LIMIT_PER_ACCOUNT_IP_SLOWED`` attempts on it
+  instead of the usual allowance, cutting a distributed guesser's rate while a person on an IP
+  that has not failed on the account still logs in. Chosen over delaying failed answers: a
+  Gunicorn sync worker sleeping on a delay serves nobody, and with a couple of workers per host
+  the guesser would hold them all with a few parallel requests.
+- **Token endpoint**: ``TOKEN_LIMIT_PER_IP`` requests per ``TOKEN_LIMIT_WINDOW`` to
+  ``POST /oauth/access_token`` from one IP, whatever they carry. The client is authenticated
+  before the person (oauthlib does so before it calls ``authenticate()``), so a made-up
+  client_id or client_secret counts against the IP only, never against the account.
+
+Sign-up counts every attempt per IP; password reset every attempt per IP and per address
+(known or not).
 """
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
 from django.conf import settings
-from django.http import HttpRequest
 
+from instaclone.clientip import address_group
 from instaclone.sharding.redis_client import redis_client
 
 KEY_PREFIX = "abuse"
+# The field of an account's log-in hash counting attempts from every IP (others are IP digests).
+ALL_IPS = "all"
+# Why a limit refused: failed attempts (log-in, sign-up, reset) or plain request volume.
+TOO_MANY_ATTEMPTS = "attempts"
+TOO_MANY_REQUESTS = "requests"
 
 
 class LimitExceeded(Exception):
-    """Too many attempts; the caller should answer 429 with ``Retry-After``."""
+    """Too many attempts (or requests); the caller should answer 429 with ``Retry-After``."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many attempts, retry after {retry_after} s")
+    def __init__(self, retry_after: int, *, reason: str = TOO_MANY_ATTEMPTS) -> None:
+        super().__init__(f"too many {reason}, retry after {retry_after} s")
         self.retry_after = retry_after
+        self.reason = reason
 
 
 class LimiterUnavailable(Exception):
@@ -46,43 +71,13 @@ class _Counter:
     window: int
 
 
-def client_ip(request: HttpRequest) -> str:
-    """Return the client's address: REMOTE_ADDR, or the hop our nginx saw when behind it."""
-    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
-    # Only our own nginx (ABUSE_TRUSTED_PROXIES) may tell us who the client is.
-    if remote not in settings.ABUSE_TRUSTED_PROXIES:
-        return remote
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    # nginx appends the address it saw ($proxy_add_x_forwarded_for); anything left of it was
-    # written by the client and could be forged to dodge the per-IP limit.
-    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-    return hops[-1] if hops else remote
-
-
-def _ip_key(ip: str) -> str:
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip
-    if address.version == 6:
-        # One IPv6 client usually owns a whole /64; counting single addresses would let it
-        # rotate through 2**64 of them.
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
+def _digest(value: str) -> str:
+    # Hash so Redis holds no raw emails and key length stays bounded whatever was typed.
+    return hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
 
 
 def _key(action: str, scope: str, value: str) -> str:
-    # Hash so Redis holds no raw emails and key length stays bounded whatever was typed.
-    digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
-    return f"{KEY_PREFIX}:{action}:{scope}:{digest}"
-
-
-def _login_counters(*, username: str, ip: str) -> list[_Counter]:
-    window = settings.LOGIN_LIMIT_WINDOW
-    return [
-        _Counter(_key("login", "account", username), settings.LOGIN_LIMIT_PER_ACCOUNT, window),
-        _Counter(_key("login", "ip", _ip_key(ip)), settings.LOGIN_LIMIT_PER_IP, window),
-    ]
+    return f"{KEY_PREFIX}:{action}:{scope}:{_digest(value)}"
 
 
 def _count(counters: Sequence[_Counter], peeks: Sequence[_Counter] = ()) -> list[tuple[int, int]]:
@@ -110,7 +105,9 @@ def _count(counters: Sequence[_Counter], peeks: Sequence[_Counter] = ()) -> list
     return results
 
 
-def _refuse_over(checks: Sequence[tuple[_Counter, int, int]]) -> None:
+def _refuse_over(
+    checks: Sequence[tuple[_Counter, int, int]], *, reason: str = TOO_MANY_ATTEMPTS
+) -> None:
     """Raise ``LimitExceeded`` for the longest wait among (counter, count, ttl) over limit."""
     waits = [
         # -1 (no expiry) or -2 (just expired) should not happen; then wait a whole window.
@@ -119,7 +116,7 @@ def _refuse_over(checks: Sequence[tuple[_Counter, int, int]]) -> None:
         if count > counter.limit
     ]
     if waits:
-        raise LimitExceeded(max(waits))
+        raise LimitExceeded(max(waits), reason=reason)
 
 
 def _count_and_check(counters: Sequence[_Counter]) -> None:
@@ -128,32 +125,95 @@ def _count_and_check(counters: Sequence[_Counter]) -> None:
     _refuse_over([(c, count, ttl) for c, (count, ttl) in zip(counters, results, strict=True)])
 
 
+def _login_ip(ip: str) -> _Counter:
+    return _Counter(
+        _key("login", "ip", address_group(ip)),
+        settings.LOGIN_LIMIT_PER_IP,
+        settings.LOGIN_LIMIT_WINDOW,
+    )
+
+
+def _account_key(username: str) -> str:
+    # One hash per account: a field per client IP, and ALL_IPS for every attempt on it. They
+    # share one window, and a password reset forgets them all with one DEL.
+    return _key("login", "account", username)
+
+
+def _ip_field(ip: str) -> str:
+    return _digest(address_group(ip))
+
+
 def check_login_allowed(*, username: str, ip: str) -> None:
-    """Count a log-in attempt against the account; refuse it if the account or IP is over.
+    """Count a log-in attempt on ``username`` from ``ip``; refuse it over any log-in limit.
 
     Raises ``LimitExceeded`` (carrying ``retry_after`` seconds) or ``LimiterUnavailable``.
-    The attempt counts against the account before the password is checked, so parallel
-    guesses cannot all slip under the limit; ``clear_login_failures`` forgets it on success.
-    Call ``record_login_failure`` after a wrong password, which counts it against the IP.
+    The attempt counts before the password is checked, so parallel guesses cannot all slip
+    under the limit; ``clear_login_failures`` forgets it on success. Call
+    ``record_login_failure`` after a wrong password, which counts it against the IP.
     """
-    account, address = _login_counters(username=username, ip=ip)
-    (account_count, account_ttl), (ip_failures, ip_ttl) = _count([account], peeks=[address])
-    # The IP's count holds past failures only: this attempt would be failure number n + 1.
-    _refuse_over([(account, account_count, account_ttl), (address, ip_failures + 1, ip_ttl)])
-
-
-def record_login_failure(*, username: str, ip: str) -> None:
-    """Count a failed log-in against the IP (the account's count already holds it)."""
-    _, address = _login_counters(username=username, ip=ip)
-    _count([address])
-
-
-def clear_login_failures(*, username: str) -> None:
-    """Forget the account's attempts after a successful log-in (the IP's count stays)."""
+    window = settings.LOGIN_LIMIT_WINDOW
+    account, address = _account_key(username), _login_ip(ip)
     try:
-        redis_client().delete(_key("login", "account", username))
+        pipe = redis_client().pipeline(transaction=True)
+        pipe.hincrby(account, _ip_field(ip), 1)
+        pipe.hincrby(account, ALL_IPS, 1)
+        pipe.expire(account, window, nx=True)
+        pipe.ttl(account)
+        pipe.get(address.key)
+        pipe.ttl(address.key)
+        from_ip, from_all, _, account_ttl, ip_failures, ip_ttl = pipe.execute()
     except redis.RedisError as exc:
         raise LimiterUnavailable(str(exc)) from exc
+    slowed = int(from_all) > settings.LOGIN_SLOWDOWN_AFTER
+    allowance = (
+        settings.LOGIN_LIMIT_PER_ACCOUNT_IP_SLOWED
+        if slowed
+        else settings.LOGIN_LIMIT_PER_ACCOUNT_IP
+    )
+    # The IP's count holds past failures only: this attempt would be failure number n + 1.
+    _refuse_over(
+        [
+            (_Counter(account, allowance, window), int(from_ip), int(account_ttl)),
+            (address, int(ip_failures or 0) + 1, int(ip_ttl)),
+        ]
+    )
+
+
+def record_login_failure(*, ip: str) -> None:
+    """Count a failed log-in or a refused token request against the client IP."""
+    _count([_login_ip(ip)])
+
+
+def clear_login_failures(*, username: str, ip: str | None = None) -> None:
+    """Forget ``ip``'s attempts on the account after it logged in; without ``ip``, all of them.
+
+    The IP's own failure count stays; without ``ip`` (a password reset proved the owner) the
+    account's slow-down count goes too.
+    """
+    try:
+        if ip is None:
+            redis_client().delete(_account_key(username))
+        else:
+            redis_client().hdel(_account_key(username), _ip_field(ip))
+    except redis.RedisError as exc:
+        raise LimiterUnavailable(str(exc)) from exc
+
+
+def check_token_request_allowed(*, ip: str) -> None:
+    """Count a request to the token endpoint from ``ip``; refuse it over the endpoint's limit.
+
+    Also refuses an IP over its log-in failure limit, before any client or password is checked.
+    Raises ``LimitExceeded`` or ``LimiterUnavailable``.
+    """
+    requests = _Counter(
+        _key("token", "ip", address_group(ip)),
+        settings.TOKEN_LIMIT_PER_IP,
+        settings.TOKEN_LIMIT_WINDOW,
+    )
+    address = _login_ip(ip)
+    (count, ttl), (failures, failures_ttl) = _count([requests], peeks=[address])
+    _refuse_over([(address, failures + 1, failures_ttl)])
+    _refuse_over([(requests, count, ttl)], reason=TOO_MANY_REQUESTS)
 
 
 def count_signup_attempt(*, ip: str) -> None:
@@ -161,7 +221,7 @@ def count_signup_attempt(*, ip: str) -> None:
     _count_and_check(
         [
             _Counter(
-                _key("signup", "ip", _ip_key(ip)),
+                _key("signup", "ip", address_group(ip)),
                 settings.SIGNUP_LIMIT_PER_IP,
                 settings.SIGNUP_LIMIT_WINDOW,
             )
@@ -177,7 +237,9 @@ def count_password_reset_attempt(*, email: str, ip: str) -> None:
     """
     window = settings.PASSWORD_RESET_LIMIT_WINDOW
     counters = [
-        _Counter(_key("reset", "ip", _ip_key(ip)), settings.PASSWORD_RESET_LIMIT_PER_IP, window)
+        _Counter(
+            _key("reset", "ip", address_group(ip)), settings.PASSWORD_RESET_LIMIT_PER_IP, window
+        )
     ]
     if email.strip():
         counters.append(

@@ -22,17 +22,18 @@ from oauth2_provider.models import get_access_token_model
 from oauth2_provider.views import AuthorizationView, RevokeTokenView
 from oauth2_provider.views.mixins import OAuthLibMixin
 
+from accounts.backends import login_name_acceptable
 from accounts.limits import (
+    TOO_MANY_REQUESTS,
     LimiterUnavailable,
     LimitExceeded,
-    check_login_allowed,
-    clear_login_failures,
-    client_ip,
+    check_token_request_allowed,
     record_login_failure,
 )
-from accounts.oauth.server import GRANT_TYPES, V1Server, V1Validator, login_account
+from accounts.oauth.server import GRANT_TYPES, V1Server, V1Validator
 from accounts.selectors.users import user_short
 from instaclone.api.tokens import token_checksum
+from instaclone.clientip import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -88,27 +89,21 @@ class AccessTokenView(V1OAuthMixin, View):
     http_method_names = ["post", "options"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
+        ip = client_ip(request)
         try:
-            params = request.POST
-        except RequestDataTooBig:
-            return oauth_error("The request body is too large.", code=413)
-        except _BODY_ERRORS:
-            return oauth_error("The request body could not be read.")
-        problem = request_problem(request, params)
-        if problem:
-            return oauth_error(problem)
-        if params["grant_type"] == "password":
-            return self.password_grant(request, params["username"])
-        return self.token_response(request, "authorization_code")[0]
-
-    def password_grant(self, request: HttpRequest, login: str) -> HttpResponse:
-        """Answer a password grant within the log-in attempt limits the web log-in uses."""
-        account, ip = login_account(login), client_ip(request)
-        try:
-            check_login_allowed(username=account, ip=ip)
+            check_token_request_allowed(ip=ip)
+            response, counted = self.grant(request)
+            if response.status_code != 200 and not counted:
+                # A refused grant (bad client, bad code, malformed) counts against the IP only.
+                record_login_failure(ip=ip)
         except LimitExceeded as exceeded:
+            message = (
+                "Too many token requests. Try again later."
+                if exceeded.reason == TOO_MANY_REQUESTS
+                else "Too many failed log-in attempts. Try again later."
+            )
             return oauth_error(
-                "Too many failed log-in attempts. Try again later.",
+                message,
                 code=429,
                 error_type="OAuthRateLimitException",
                 headers={"Retry-After": str(exceeded.retry_after)},
@@ -120,15 +115,33 @@ class AccessTokenView(V1OAuthMixin, View):
                 code=503,
                 headers={"Retry-After": str(LIMITER_RETRY_AFTER)},
             )
-        response, error = self.token_response(request, "password")
-        try:
-            if error == "invalid_grant":
-                record_login_failure(username=account, ip=ip)
-            elif not error:
-                clear_login_failures(username=account)
-        except LimiterUnavailable:
-            logger.warning("log-in limiter unavailable after a password grant for %r", account)
         return response
+
+    def grant(self, request: HttpRequest) -> tuple[HttpResponse, bool]:
+        """Answer the token request; return the answer and whether the log-in limits counted it."""
+        try:
+            params = request.POST
+        except RequestDataTooBig:
+            return oauth_error("The request body is too large.", code=413), False
+        except _BODY_ERRORS:
+            return oauth_error("The request body could not be read."), False
+        problem = request_problem(request, params)
+        if problem:
+            return oauth_error(problem), False
+        if params["grant_type"] == "password":
+            return self.password_grant(request, params["username"])
+        return self.token_response(request, "authorization_code")[0], False
+
+    def password_grant(self, request: HttpRequest, login: str) -> tuple[HttpResponse, bool]:
+        """Answer a password grant; return it and whether the backend counted a failure.
+
+        oauthlib authenticates the client before it asks ``authenticate()`` about the person,
+        so a bad client never reaches the account's count. The backend applies the log-in
+        limits (raising over them) and counts a wrong password; a name the validator refuses
+        unread (a NUL byte, over-long) never reaches it.
+        """
+        response, error = self.token_response(request, "password")
+        return response, error == "invalid_grant" and login_name_acceptable(login)
 
     def token_response(self, request: HttpRequest, grant_type: str) -> tuple[HttpResponse, str]:
         """Run the grant through oauthlib; return the v1 answer and the OAuth error code or ''."""

@@ -15,10 +15,10 @@ from accounts.limits import (
     LimiterUnavailable,
     LimitExceeded,
     clear_login_failures,
-    client_ip,
     count_password_reset_attempt,
 )
 from accounts.web.refusals import refusal
+from instaclone.clientip import client_ip
 
 logger = logging.getLogger(__name__)
 

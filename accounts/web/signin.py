@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.contrib import auth
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -13,24 +11,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.limits import (
-    LimiterUnavailable,
-    LimitExceeded,
-    check_login_allowed,
-    clear_login_failures,
-    client_ip,
-    count_signup_attempt,
-    record_login_failure,
-)
-from accounts.models import User
-from accounts.services.users import AccountError, user_by_login, user_create
+from accounts.backends import LimitedModelBackend
+from accounts.limits import LimiterUnavailable, LimitExceeded, count_signup_attempt
+from accounts.services.users import AccountError, user_create
 from accounts.web.forms import LoginForm, SignupForm, posted
 from accounts.web.refusals import refusal
-
-logger = logging.getLogger(__name__)
+from instaclone.clientip import client_ip
 
 # login() needs to know which backend vouched for a user we created ourselves.
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+SIGNUP_BACKEND = f"{LimitedModelBackend.__module__}.{LimitedModelBackend.__qualname__}"
 LOGIN_FAILED = "The username or email and password do not match an active account."
 
 
@@ -60,7 +49,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             except AccountError as error:
                 form.add_error(error.field, error.message)
             else:
-                auth.login(request, user, backend=MODEL_BACKEND)
+                auth.login(request, user, backend=SIGNUP_BACKEND)
                 return redirect(settings.LOGIN_REDIRECT_URL)
     return render(request, "accounts/signup.html", {"form": form})
 
@@ -72,30 +61,19 @@ def login(request: HttpRequest) -> HttpResponse:
     """Show the log-in form; log in by username or email, within the attempt limits."""
     form = LoginForm(posted(request))
     if request.method == "POST" and form.is_valid():
-        login_name, password = form.cleaned_data["login"], form.cleaned_data["password"]
-        known = user_by_login(login=login_name)
-        # Count against the account, however it was named (username in any case, or email).
-        account = known.username if known else login_name
-        ip = client_ip(request)
         try:
-            check_login_allowed(username=account, ip=ip)
-            # An unknown name still goes through authenticate(), which then hashes a dummy
-            # password, so unknown and known accounts take about the same time.
-            found = auth.authenticate(request, username=account, password=password)
-            user = found if isinstance(found, User) else None
-            if user is None:
-                record_login_failure(username=account, ip=ip)
+            # The backend applies the attempt limits and accepts a username or an email.
+            user = auth.authenticate(
+                request,
+                username=form.cleaned_data["login"],
+                password=form.cleaned_data["password"],
+            )
         except (LimitExceeded, LimiterUnavailable) as error:
             return refusal(request, error, action="Logging in")
         if user is None:
             form.add_error(None, LOGIN_FAILED)
         else:
-            try:
-                clear_login_failures(username=account)
-            except LimiterUnavailable:
-                # The log-in itself passed the limiter; stale failures only expire later.
-                logger.warning("could not clear log-in failures for user %s", user.pk)
-            auth.login(request, user, backend=MODEL_BACKEND)
+            auth.login(request, user)
             return HttpResponseRedirect(_next_url(request))
     next_url = request.POST.get("next") or request.GET.get("next", "")
     return render(request, "accounts/login.html", {"form": form, "next": next_url})

@@ -25,7 +25,8 @@ from instaclone.api.errors import (
     error_response,
 )
 from instaclone.api.handlers import api_error_for_status, body_error
-from instaclone.api.ratelimit import RateState, client_ip, ip_identity, rate_count
+from instaclone.api.ratelimit import RateState, ip_identity, rate_count
+from instaclone.clientip import client_ip
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,6 @@ few uncounted requests. (Log-in limits fail closed instead; see accounts/limits.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 import time
@@ -16,16 +15,14 @@ from dataclasses import dataclass
 
 import redis
 from django.conf import settings
-from django.http import HttpRequest
 
+from instaclone.clientip import address_group
 from instaclone.sharding.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 3600
 KEY_PREFIX = "api:rate"
-# Our nginx runs on the same host; only from it do we believe X-Forwarded-For.
-TRUSTED_PROXIES = frozenset({"127.0.0.1"})
 # After Redis fails, skip counting for this long instead of paying its timeouts on every request.
 PAUSE_AFTER_ERROR_SECONDS = 10.0
 
@@ -52,28 +49,9 @@ class RateState:
         return self.count > self.limit
 
 
-def client_ip(request: HttpRequest) -> str:
-    """Return the client's address: REMOTE_ADDR, or the hop our nginx saw when behind it."""
-    remote: str = request.META.get("REMOTE_ADDR", "") or "unknown"
-    if remote not in TRUSTED_PROXIES:
-        return remote
-    # nginx appends the address it saw ($proxy_add_x_forwarded_for); anything left of it came
-    # from the client and could be forged to dodge the limit.
-    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    hops = [hop for hop in hops if hop]
-    return hops[-1] if hops else remote
-
-
 def ip_identity(ip: str) -> str:
     """Return the rate identity of a client address (a whole /64 for IPv6)."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return f"ip:{ip[:64]}"
-    if address.version == 6:
-        # One IPv6 client usually holds a whole /64 and could rotate through it.
-        return f"ip:{ipaddress.ip_network(f'{address}/64', strict=False)}"
-    return f"ip:{address}"
+    return f"ip:{address_group(ip)}"
 
 
 def rate_count(identity: str, *, now: float | None = None) -> RateState | None:

@@ -54,11 +54,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a log-in refused by the attempt limits, wherever authenticate() ran, into 429/503.
+    "accounts.middleware.LoginRefusalMiddleware",
 ]
 
 ROOT_URLCONF = "instaclone.urls"
 WSGI_APPLICATION = "instaclone.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
+# The one backend: every log-in door (web, admin, OAuth password grant) is limited inside it.
+AUTHENTICATION_BACKENDS = ["accounts.backends.LimitedModelBackend"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TEMPLATES = [
@@ -289,12 +293,18 @@ LOGGING = {
 
 # --- Abuse limits: attempts per window, counted in Redis (accounts/limits.py) ------------------
 
-# Peers whose X-Forwarded-For names the client: our nginx (on another address under compose).
-ABUSE_TRUSTED_PROXIES = env_list("ABUSE_TRUSTED_PROXIES", "127.0.0.1")
-# Log-in counts failures; a success clears the account's count.
+# Peers whose X-Forwarded-For names the client (instaclone/clientip.py), for every limiter:
+# addresses or CIDR networks, e.g. nginx on this host, or the compose network it runs on.
+ABUSE_TRUSTED_PROXIES = env_list("ABUSE_TRUSTED_PROXIES", "127.0.0.1,::1")
+# Log-in (every door, through accounts.backends): the rules are in accounts/limits.py.
 LOGIN_LIMIT_WINDOW = env_int("LOGIN_LIMIT_WINDOW", 15 * 60)
-LOGIN_LIMIT_PER_ACCOUNT = env_int("LOGIN_LIMIT_PER_ACCOUNT", 10)
+LOGIN_LIMIT_PER_ACCOUNT_IP = env_int("LOGIN_LIMIT_PER_ACCOUNT_IP", 10)
 LOGIN_LIMIT_PER_IP = env_int("LOGIN_LIMIT_PER_IP", 50)
+LOGIN_SLOWDOWN_AFTER = env_int("LOGIN_SLOWDOWN_AFTER", 100)
+LOGIN_LIMIT_PER_ACCOUNT_IP_SLOWED = env_int("LOGIN_LIMIT_PER_ACCOUNT_IP_SLOWED", 3)
+# Every request to POST /oauth/access_token, per client IP.
+TOKEN_LIMIT_WINDOW = env_int("TOKEN_LIMIT_WINDOW", 60)
+TOKEN_LIMIT_PER_IP = env_int("TOKEN_LIMIT_PER_IP", 30)
 SIGNUP_LIMIT_WINDOW = env_int("SIGNUP_LIMIT_WINDOW", 60 * 60)
 SIGNUP_LIMIT_PER_IP = env_int("SIGNUP_LIMIT_PER_IP", 5)
 PASSWORD_RESET_LIMIT_WINDOW = env_int("PASSWORD_RESET_LIMIT_WINDOW", 60 * 60)
