@@ -178,7 +178,7 @@ def test_nul_byte_username_is_a_400(client: Client, mobile_app: tuple[Applicatio
     assert response.json() == _error(400, "The username or password you entered is incorrect.")
 
 
-@override_settings(LOGIN_LIMIT_PER_ACCOUNT=2)
+@override_settings(LOGIN_LIMIT_PER_ACCOUNT_IP=2)
 def test_repeated_wrong_passwords_are_limited(
     client: Client, person: User, mobile_app: tuple[Application, str]
 ) -> None:

@@ -106,6 +106,20 @@ def test_forwarded_address_is_believed_only_from_the_proxy(client_ip: str) -> No
     assert _remaining(spoofing, HTTP_X_FORWARDED_FOR="127.0.0.1") == (200, "100", "98")
 
 
+@override_settings(API_RATE_LIMIT_PER_HOUR=100, ABUSE_TRUSTED_PROXIES=["172.28.0.0/24"])
+def test_clients_behind_a_configured_proxy_network_are_counted_apart(client_ip: str) -> None:
+    # The compose nginx: an address of the docker network, named in the setting as a CIDR.
+    nginx = Client(REMOTE_ADDR="172.28.0.10")
+    other = f"{client_ip}.".replace("10.", "11.", 1).rstrip(".")
+    first, second = f"{client_ip}, {other}", f"6.6.6.6, {client_ip}"
+
+    assert _remaining(nginx, HTTP_X_FORWARDED_FOR=f"6.6.6.6, {client_ip}") == (200, "100", "99")
+    # The same client whatever it writes on the left; another client starts its own count.
+    assert _remaining(nginx, HTTP_X_FORWARDED_FOR=f"7.7.7.7, {client_ip}") == (200, "100", "98")
+    assert _remaining(nginx, HTTP_X_FORWARDED_FOR=first) == (200, "100", "99")
+    assert _remaining(nginx, HTTP_X_FORWARDED_FOR=second) == (200, "100", "97")
+
+
 def test_ipv6_clients_are_counted_per_64() -> None:
     network = f"2001:db8:{secrets.randbelow(65536):x}:{secrets.randbelow(65536):x}"
     first = Client(REMOTE_ADDR=f"{network}::1")
