@@ -1,10 +1,12 @@
-"""Abuse limits: log-in, sign-up and reset attempts per account and per IP, in real Redis."""
+"""Abuse limits: the limiter's functions, and sign-up and reset attempts, in real Redis.
+
+The log-in rules as each door applies them are in test_login_doors.py.
+"""
 
 from __future__ import annotations
 
 import random
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 import redis
 from django.core import mail
-from django.test import Client, RequestFactory
+from django.test import Client
 from django.urls import reverse
 from pytest_django.fixtures import Settings
 
@@ -20,8 +22,8 @@ from accounts.limits import (
     LimiterUnavailable,
     LimitExceeded,
     check_login_allowed,
+    check_token_request_allowed,
     clear_login_failures,
-    client_ip,
     count_password_reset_attempt,
     count_signup_attempt,
     record_login_failure,
@@ -29,6 +31,7 @@ from accounts.limits import (
 from accounts.models import User
 from accounts.services.users import user_create
 from instaclone.sharding.redis_client import redis_client
+from tests.abuse_keys import abuse_keys_forgotten
 
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
@@ -52,10 +55,10 @@ def _user() -> User:
     return user_create(username=username, email=f"{username}@example.com", password=PASSWORD)
 
 
-def _login(login: str, password: str, *, ip: str) -> TestResponse:
-    return Client(REMOTE_ADDR=ip).post(
-        reverse("accounts:login"), {"login": login, "password": password}
-    )
+@pytest.fixture(autouse=True)
+def _forget_counters() -> Iterator[None]:
+    with abuse_keys_forgotten():
+        yield
 
 
 @pytest.fixture
@@ -83,35 +86,6 @@ def _assert_limited(response: TestResponse, settings_window: int) -> None:
 # --- client address -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("remote", "forwarded", "expected"),
-    [
-        ("203.0.113.9", "", "203.0.113.9"),
-        ("203.0.113.9", "1.2.3.4", "203.0.113.9"),  # only our nginx is believed
-        ("127.0.0.1", "", "127.0.0.1"),
-        ("127.0.0.1", "198.51.100.7", "198.51.100.7"),
-        ("127.0.0.1", "6.6.6.6, 198.51.100.7", "198.51.100.7"),  # the left part is the client's
-        ("127.0.0.1", " 2001:db8::1 ", "2001:db8::1"),
-    ],
-)
-def test_client_ip_believes_only_the_hop_our_nginx_added(
-    remote: str, forwarded: str, expected: str
-) -> None:
-    request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
-    assert client_ip(request) == expected
-
-
-def test_client_ip_believes_the_configured_proxies_only(settings: Settings) -> None:
-    settings.ABUSE_TRUSTED_PROXIES = ["172.18.0.5"]
-    behind = RequestFactory().get(
-        "/", REMOTE_ADDR="172.18.0.5", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.7"
-    )
-    loopback = RequestFactory().get(
-        "/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.7"
-    )
-    assert (client_ip(behind), client_ip(loopback)) == ("198.51.100.7", "127.0.0.1")
-
-
 def test_ipv6_clients_are_counted_per_64_network(settings: Settings) -> None:
     settings.SIGNUP_LIMIT_PER_IP = 2
     prefix = f"2001:db8:{random.randrange(65536):x}:{random.randrange(65536):x}"
@@ -124,21 +98,34 @@ def test_ipv6_clients_are_counted_per_64_network(settings: Settings) -> None:
 # --- the limiter's functions ----------------------------------------------------------------
 
 
-def test_login_limiter_counts_failures_per_account_and_clears_on_success(
+def test_login_limiter_counts_attempts_per_account_and_ip_and_clears_on_success(
     settings: Settings,
 ) -> None:
-    username = _name()
-    for attempt in range(settings.LOGIN_LIMIT_PER_ACCOUNT):
-        # Any case is one account; a new address each time keeps the IP count out of it.
-        spelled = username.upper() if attempt % 2 else username
-        check_login_allowed(username=spelled, ip=_ip())
-        record_login_failure(username=spelled, ip=_ip())
+    username, ip, other = _name(), _ip(), _ip()
+    for attempt in range(settings.LOGIN_LIMIT_PER_ACCOUNT_IP):
+        # Any case is one account.
+        check_login_allowed(username=username.upper() if attempt % 2 else username, ip=ip)
     with pytest.raises(LimitExceeded) as caught:
-        check_login_allowed(username=username, ip=_ip())
+        check_login_allowed(username=username, ip=ip)
     window = settings.LOGIN_LIMIT_WINDOW
     assert window - 10 <= caught.value.retry_after <= window
-    clear_login_failures(username=username.upper())
-    check_login_allowed(username=username, ip=_ip())
+    assert caught.value.reason == "attempts"
+    # Another address has its own allowance on the same account.
+    check_login_allowed(username=username, ip=other)
+    clear_login_failures(username=username.upper(), ip=ip)
+    check_login_allowed(username=username, ip=ip)
+
+
+def test_a_password_reset_forgets_the_account_on_every_ip(settings: Settings) -> None:
+    username, ips = _name(), [_ip(), _ip()]
+    for ip in ips:
+        for _ in range(settings.LOGIN_LIMIT_PER_ACCOUNT_IP):
+            check_login_allowed(username=username, ip=ip)
+        with pytest.raises(LimitExceeded):
+            check_login_allowed(username=username, ip=ip)
+    clear_login_failures(username=username)
+    for ip in ips:
+        check_login_allowed(username=username, ip=ip)
 
 
 def test_login_limiter_counts_failures_per_ip_whatever_the_account(settings: Settings) -> None:
@@ -146,19 +133,36 @@ def test_login_limiter_counts_failures_per_ip_whatever_the_account(settings: Set
     for _ in range(settings.LOGIN_LIMIT_PER_IP):
         account = _name()
         check_login_allowed(username=account, ip=ip)
-        record_login_failure(username=account, ip=ip)
+        record_login_failure(ip=ip)
     with pytest.raises(LimitExceeded):
         check_login_allowed(username=_name(), ip=ip)
+    with pytest.raises(LimitExceeded) as caught:
+        check_token_request_allowed(ip=ip)
+    assert caught.value.reason == "attempts"
     # Successes do not use up the address's allowance, failures alone do.
     other = _ip()
     for _ in range(settings.LOGIN_LIMIT_PER_IP + 5):
         account = _name()
         check_login_allowed(username=account, ip=other)
-        clear_login_failures(username=account)
+        clear_login_failures(username=account, ip=other)
 
 
-def test_parallel_guesses_at_one_account_stop_at_the_limit(settings: Settings) -> None:
-    username, guesses = _name(), 40
+def test_token_requests_are_counted_per_ip(settings: Settings) -> None:
+    settings.TOKEN_LIMIT_PER_IP = 3
+    ip = _ip()
+    for _ in range(3):
+        check_token_request_allowed(ip=ip)
+    with pytest.raises(LimitExceeded) as caught:
+        check_token_request_allowed(ip=ip)
+    assert caught.value.reason == "requests"
+    assert 0 < caught.value.retry_after <= settings.TOKEN_LIMIT_WINDOW
+    check_token_request_allowed(ip=_ip())
+
+
+def test_parallel_guesses_at_one_account_from_one_ip_stop_at_the_limit(
+    settings: Settings,
+) -> None:
+    username, ip, guesses = _name(), _ip(), 40
     barrier = threading.Barrier(guesses)
     allowed: list[bool] = []
     lock = threading.Lock()
@@ -166,7 +170,7 @@ def test_parallel_guesses_at_one_account_stop_at_the_limit(settings: Settings) -
     def guess() -> None:
         barrier.wait(timeout=10)
         try:
-            check_login_allowed(username=username, ip=_ip())
+            check_login_allowed(username=username, ip=ip)
             outcome = True
         except LimitExceeded:
             outcome = False
@@ -180,14 +184,16 @@ def test_parallel_guesses_at_one_account_stop_at_the_limit(settings: Settings) -
         thread.join(timeout=30)
     # Each attempt counts before its password is checked, so none slips in while others run.
     assert len(allowed) == guesses
-    assert allowed.count(True) == settings.LOGIN_LIMIT_PER_ACCOUNT
+    assert allowed.count(True) == settings.LOGIN_LIMIT_PER_ACCOUNT_IP
 
 
 def test_limiter_functions_fail_closed_without_redis(redis_down: None) -> None:
     calls: list[Callable[[], None]] = [
         lambda: check_login_allowed(username="someone", ip="192.0.2.1"),
-        lambda: record_login_failure(username="someone", ip="192.0.2.1"),
+        lambda: record_login_failure(ip="192.0.2.1"),
+        lambda: clear_login_failures(username="someone", ip="192.0.2.1"),
         lambda: clear_login_failures(username="someone"),
+        lambda: check_token_request_allowed(ip="192.0.2.1"),
         lambda: count_signup_attempt(ip="192.0.2.1"),
         lambda: count_password_reset_attempt(email="a@example.com", ip="192.0.2.1"),
     ]
@@ -211,7 +217,9 @@ def test_each_limiter_call_is_one_round_trip(monkeypatch: pytest.MonkeyPatch) ->
     username, ip = _name(), _ip()
     calls: list[Callable[[], None]] = [
         lambda: check_login_allowed(username=username, ip=ip),
-        lambda: record_login_failure(username=username, ip=ip),
+        lambda: record_login_failure(ip=ip),
+        lambda: clear_login_failures(username=username, ip=ip),
+        lambda: check_token_request_allowed(ip=ip),
         lambda: count_signup_attempt(ip=ip),
         lambda: count_password_reset_attempt(email=f"{username}@example.com", ip=ip),
     ]
@@ -219,80 +227,6 @@ def test_each_limiter_call_is_one_round_trip(monkeypatch: pytest.MonkeyPatch) ->
         sends.clear()
         call()
         assert len(sends) == 1
-
-
-# --- log-in through the web page ------------------------------------------------------------
-
-
-@pytest.mark.django_db(databases=ALL)
-def test_log_in_is_refused_after_too_many_failures_for_one_account(settings: Settings) -> None:
-    user = _user()
-    for attempt in range(settings.LOGIN_LIMIT_PER_ACCOUNT):
-        # From a new address each time: the account's own count is what stops this.
-        response = _login(user.username, f"wrong-{attempt}", ip=_ip())
-        assert response.status_code == 200, attempt
-    refused = _login(user.email, PASSWORD, ip=_ip())  # even the right password, even by email
-    _assert_limited(refused, settings.LOGIN_LIMIT_WINDOW)
-    assert "Too many attempts. Please wait 15 minutes." in refused.content.decode()
-    other = _user()
-    assert _login(other.username, PASSWORD, ip=_ip()).status_code == 302
-
-
-@pytest.mark.django_db(databases=ALL)
-def test_log_in_is_refused_after_too_many_failures_from_one_ip(settings: Settings) -> None:
-    ip = _ip()
-    for attempt in range(settings.LOGIN_LIMIT_PER_IP):
-        # A different account each time: the address's count is what stops this.
-        assert _login(_name(), "wrong", ip=ip).status_code == 200, attempt
-    user = _user()
-    _assert_limited(_login(user.username, PASSWORD, ip=ip), settings.LOGIN_LIMIT_WINDOW)
-    assert _login(user.username, PASSWORD, ip=_ip()).status_code == 302
-
-
-@pytest.mark.django_db(databases=ALL)
-def test_log_in_behind_nginx_is_counted_per_forwarded_address(settings: Settings) -> None:
-    settings.LOGIN_LIMIT_PER_IP = 3
-    behind, other = _ip(), _ip()
-
-    def via_nginx(client_address: str) -> int:
-        client = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=f"10.0.0.1, {client_address}")
-        return client.post(
-            reverse("accounts:login"), {"login": _name(), "password": "x"}
-        ).status_code
-
-    assert [via_nginx(behind) for _ in range(3)] == [200, 200, 200]
-    assert via_nginx(behind) == 429
-    assert via_nginx(other) == 200
-
-
-@pytest.mark.django_db(databases=ALL)
-def test_a_successful_log_in_resets_the_accounts_failures(settings: Settings) -> None:
-    user = _user()
-    limit = settings.LOGIN_LIMIT_PER_ACCOUNT
-    for _ in range(limit - 1):
-        assert _login(user.username, "wrong", ip=_ip()).status_code == 200
-    assert _login(user.username, PASSWORD, ip=_ip()).status_code == 302
-    for _ in range(limit):
-        assert _login(user.username, "wrong", ip=_ip()).status_code == 200
-    assert _login(user.username, PASSWORD, ip=_ip()).status_code == 429
-
-
-@pytest.mark.django_db(databases=ALL)
-def test_log_in_is_refused_while_redis_is_unreachable(redis_down: None) -> None:
-    user = _user()
-    client = Client(REMOTE_ADDR=_ip())
-    started = time.monotonic()
-    response = client.post(
-        reverse("accounts:login"), {"login": user.username, "password": PASSWORD}
-    )
-    assert time.monotonic() - started < 5
-    assert response.status_code == 503
-    assert response["Retry-After"] == "30"
-    assert (
-        "Logging in is unavailable right now. Please try again in a minute."
-        in response.content.decode()
-    )
-    assert client.session.get("_auth_user_id") is None
 
 
 # --- sign-up and password reset -------------------------------------------------------------
