@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.checks import CheckMessage, Error
 from django.http import HttpRequest
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -32,12 +33,34 @@ MAX_UNPARSED_LENGTH = 64
 @lru_cache(maxsize=8)
 def _networks(trusted: tuple[str, ...]) -> tuple[IPNetwork, ...]:
     # strict=False: "172.28.0.10/16" names the network the address sits in, as people write it.
-    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in trusted if entry)
+    return tuple(
+        ipaddress.ip_network(entry.strip(), strict=False) for entry in trusted if entry.strip()
+    )
 
 
 def trusted_networks() -> tuple[IPNetwork, ...]:
     """Return the proxies whose X-Forwarded-For is believed, from settings."""
     return _networks(tuple(settings.ABUSE_TRUSTED_PROXIES))
+
+
+def check_trusted_proxies(**kwargs: object) -> list[CheckMessage]:
+    """Report entries of ABUSE_TRUSTED_PROXIES that are neither an address nor a network."""
+    wrong = []
+    for entry in settings.ABUSE_TRUSTED_PROXIES:
+        if not entry.strip():
+            continue
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            wrong.append(entry)
+    return [
+        Error(
+            f"ABUSE_TRUSTED_PROXIES entry {entry!r} is not an IP address or CIDR network.",
+            hint="Name each proxy as an address (127.0.0.1) or a network (172.28.0.0/24).",
+            id="instaclone.E001",
+        )
+        for entry in wrong
+    ]
 
 
 def _parse(text: str) -> IPAddress | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.checks import run_checks
 from django.test import RequestFactory
 from pytest_django.fixtures import Settings
 
@@ -90,3 +91,13 @@ def test_the_default_trusts_this_hosts_nginx_only() -> None:
 )
 def test_address_group_counts_ipv6_per_64(ip: str, group: str) -> None:
     assert address_group(ip) == group
+
+
+def test_a_proxy_entry_that_does_not_parse_fails_the_system_check(settings: Settings) -> None:
+    settings.ABUSE_TRUSTED_PROXIES = ["127.0.0.1", "172.28.0.0/24", "nginx.internal"]
+    messages = [m for m in run_checks(tags=["security"]) if m.id == "instaclone.E001"]
+    assert [m.msg for m in messages] == [
+        "ABUSE_TRUSTED_PROXIES entry 'nginx.internal' is not an IP address or CIDR network."
+    ]
+    settings.ABUSE_TRUSTED_PROXIES = ["127.0.0.1", "::1", "172.28.0.0/24"]
+    assert [m for m in run_checks(tags=["security"]) if m.id == "instaclone.E001"] == []
