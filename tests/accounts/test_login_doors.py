@@ -5,6 +5,7 @@ Each test runs once per door, against real Redis, from addresses of its own.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import secrets
 import uuid
@@ -20,6 +21,7 @@ from pytest_django.fixtures import Settings
 from accounts.models import User
 from instaclone.sharding.redis_client import redis_client
 from tests.abuse_keys import abuse_keys_forgotten
+from tests.instaclone.test_timeouts import _silent_server as silent_server
 
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
@@ -321,13 +323,15 @@ def test_the_token_endpoint_limit_counts_every_request(settings: Settings) -> No
 # --- the limiter down ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def redis_down(settings: Settings) -> Iterator[None]:
-    """Point the project at a port nothing listens on, as if Redis had stopped."""
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"
-    redis_client.cache_clear()
-    yield
-    redis_client.cache_clear()
+@pytest.fixture(params=["stopped", "silent"])
+def redis_down(request: pytest.FixtureRequest, settings: Settings) -> Iterator[None]:
+    """Point the project at a port nothing listens on, or at one that accepts and never answers."""
+    with contextlib.ExitStack() as stack:
+        port = 1 if request.param == "stopped" else stack.enter_context(silent_server())
+        settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+        redis_client.cache_clear()
+        yield
+        redis_client.cache_clear()
 
 
 @pytest.mark.parametrize("door", DOORS)
