@@ -188,7 +188,8 @@ def error_message(error: str, grant_type: str, payload: dict[str, Any]) -> str:
     if error == "unauthorized_client":
         return f"This client may not use the {grant_type} grant."
     if error == "invalid_scope":
-        names: list[str] = list(settings.OAUTH2_PROVIDER["SCOPES"])
+        provider: dict[str, Any] = settings.OAUTH2_PROVIDER
+        names = list(provider["SCOPES"])
         listed = f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
         return f"The requested scope is invalid; use {listed}."
     description = payload.get("error_description")
