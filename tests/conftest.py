@@ -192,7 +192,7 @@ def token_for(live_db) -> Iterator[Callable[..., str]]:  # type: ignore[no-untyp
         authorization_grant_type=Application.GRANT_PASSWORD,
     )
 
-    def issue(user: User, scope: str = "basic comments relationships likes") -> str:
+    def issue(user: User, scope: str = "basic publish comments relationships likes") -> str:
         token = secrets.token_urlsafe(24)
         AccessToken.objects.create(
             user=user,

@@ -10,6 +10,7 @@ import json
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
@@ -200,7 +201,10 @@ def error_message(error: str, grant_type: str, payload: dict[str, Any]) -> str:
     if error == "unauthorized_client":
         return f"This client may not use the {grant_type} grant."
     if error == "invalid_scope":
-        return "The requested scope is invalid; use basic, comments, relationships or likes."
+        provider: dict[str, Any] = settings.OAUTH2_PROVIDER
+        names = list(provider["SCOPES"])
+        listed = f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
+        return f"The requested scope is invalid; use {listed}."
     description = payload.get("error_description")
     return str(description) if description else f"The request was refused ({error})."
 

@@ -4,6 +4,7 @@ A token comes as ``Authorization: Bearer <token>``, the ``access_token`` query p
 ``access_token`` form field. ``TokenAuth`` requires one; ``OptionalTokenAuth`` lets anonymous
 callers through (public data) but still refuses a token that is sent and bad. Sessions are never
 used by the API: a browser's cookie must not act on the API, whose views are CSRF-exempt.
+A write route must require a scope beyond ``basic`` (``instaclone/api/scopes.py`` enforces it).
 """
 
 from __future__ import annotations

@@ -243,9 +243,11 @@ SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "local")
 # --- OAuth2 (django-oauth-toolkit) and the v1 API ---------------------------------------------
 
 OAUTH2_PROVIDER = {
-    # The v1 scopes; "basic" is implied by every token.
+    # The v1 scopes plus "publish" (posting and deleting photos); every token has "basic".
+    # Every write route of the API names one of the others (instaclone/api/scopes.py).
     "SCOPES": {
         "basic": "Read your profile, photos and feed",
+        "publish": "Post and delete photos on your behalf",
         "comments": "Post and delete comments on your behalf",
         "relationships": "Follow and unfollow accounts on your behalf",
         "likes": "Like and unlike photos on your behalf",

@@ -120,7 +120,7 @@ def _media_id(raw: str) -> int:
 
 @media_router.post(
     "/upload",
-    auth=TokenAuth(),
+    auth=TokenAuth(scopes=("publish",)),
     response={200: Envelope[Media], **error_responses(413)},
     summary="Post a photo (multipart: photo, caption, filter, crop, location)",
 )
@@ -187,7 +187,7 @@ def media_detail(request: HttpRequest, media_id: str) -> dict[str, Any]:
 
 @media_router.delete(
     "/{media_id}",
-    auth=TokenAuth(),
+    auth=TokenAuth(scopes=("publish",)),
     response={200: Envelope[None], **error_responses(404)},
     summary="Delete one's own photo",
 )

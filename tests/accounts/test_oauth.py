@@ -121,7 +121,7 @@ def test_password_grant_answers_token_and_user(
     assert response["Cache-Control"] == "no-store"
     token = AccessToken.objects.get(token=body["access_token"])
     assert token.user_id == person.id
-    assert set(token.scope.split()) == {"basic", "comments", "relationships", "likes"}
+    assert set(token.scope.split()) == {"basic", "publish", "comments", "relationships", "likes"}
     assert not RefreshToken.objects.filter(user=person).exists()
 
 

@@ -72,7 +72,7 @@ def run() -> BenchResult:
         user=user,
         application=client,
         token=token,
-        scope="basic",
+        scope="basic publish",
         expires=timezone.now() + timedelta(hours=1),
     )
     posted: list[int] = []

@@ -102,6 +102,7 @@ def test_oauth2_scheme_and_scopes_are_declared(client: Client) -> None:
     assert scheme["flows"]["authorizationCode"]["authorizationUrl"] == "/oauth/authorize"
     assert set(scheme["flows"]["password"]["scopes"]) == {
         "basic",
+        "publish",
         "comments",
         "relationships",
         "likes",
