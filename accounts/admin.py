@@ -48,17 +48,18 @@ class ModerationReasonForm(forms.Form):
     )
 
 
-class AdminPasswordForm(AdminPasswordChangeForm):
+class AdminPasswordForm(AdminPasswordChangeForm):  # type: ignore[type-arg]  # generic in stubs only
     """Django's admin password form, saved through the service that also revokes every token."""
 
     def save(self, commit: bool = True) -> User:
         """Set (or disable) the password and revoke the account's tokens."""
         usable = self.cleaned_data["set_usable_password"]
         # The admin view renews the acting session from self.user when it is the same account.
-        self.user = user_set_password(
+        user: User = user_set_password(
             user_id=self.user.pk, new_password=self.cleaned_data["password1"] if usable else None
         )
-        return self.user
+        self.user = user
+        return user
 
 
 @admin.register(User)

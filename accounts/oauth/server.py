@@ -48,13 +48,13 @@ def pkce_required(client_id: str) -> bool:
 
     An unknown client_id answers True; the validator refuses it anyway.
     """
-    client_type = (
+    client_type: str | None = (
         get_application_model()
         .objects.filter(client_id=client_id)
         .values_list("client_type", flat=True)
         .first()
     )
-    return client_type != AbstractApplication.CLIENT_CONFIDENTIAL
+    return bool(client_type != AbstractApplication.CLIENT_CONFIDENTIAL)
 
 
 class V1Validator(OAuth2Validator):  # type: ignore[misc]  # untyped base, as above

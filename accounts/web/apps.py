@@ -9,8 +9,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from accounts.models import User
 from accounts.oauth.selectors import authorized_apps
 from accounts.oauth.services import AppNotAuthorized, app_authorization_revoke
+
+
+def _viewer_id(request: HttpRequest) -> int:
+    user = request.user
+    assert isinstance(user, User)  # login_required guarantees an authenticated account
+    return user.pk
 
 
 @never_cache
@@ -18,7 +25,7 @@ from accounts.oauth.services import AppNotAuthorized, app_authorization_revoke
 @require_safe
 def apps_list(request: HttpRequest) -> HttpResponse:
     """List the third-party apps with access to the account."""
-    apps = authorized_apps(user_id=request.user.pk)
+    apps = authorized_apps(user_id=_viewer_id(request))
     return render(request, "accounts/apps.html", {"apps": apps, "title": "Authorized apps"})
 
 
@@ -28,7 +35,7 @@ def apps_list(request: HttpRequest) -> HttpResponse:
 def app_revoke(request: HttpRequest, application_id: int) -> HttpResponse:
     """Take back one app's access to the account (its tokens for this person only)."""
     try:
-        name = app_authorization_revoke(user_id=request.user.pk, application_id=application_id)
+        name = app_authorization_revoke(user_id=_viewer_id(request), application_id=application_id)
     except AppNotAuthorized:
         raise Http404("No such app.") from None
     messages.success(request, f"{name} can no longer use your account.")

@@ -58,15 +58,16 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
     title = "Check your email"
 
 
-class ResetPasswordForm(SetPasswordForm):  # type: ignore[type-arg]  # generic only in stubs
+class ResetPasswordForm(SetPasswordForm):  # type: ignore[type-arg]  # generic in stubs only
     """Django's new-password form, saved through the service that also revokes every token."""
 
     def save(self, commit: bool = True) -> User:
         """Set the password and revoke the account's tokens."""
-        self.user = user_set_password(
+        user: User = user_set_password(
             user_id=self.user.pk, new_password=self.cleaned_data["new_password1"]
         )
-        return self.user
+        self.user = user
+        return user
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
