@@ -15,6 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.db import DatabaseError, models
 from django.db.models import Case, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import Lower
@@ -26,6 +27,7 @@ from django.utils.html import format_html
 from accounts.models import ModeratorAction, User
 from accounts.models.moderation import REASON_MAX_LENGTH, ModerationTarget
 from accounts.services.moderation import ModerationError, user_deactivate, user_reactivate
+from accounts.services.users import user_set_password
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +48,20 @@ class ModerationReasonForm(forms.Form):
     )
 
 
+class AdminPasswordForm(AdminPasswordChangeForm):  # type: ignore[type-arg]  # generic in stubs only
+    """Django's admin password form, saved through the service that also revokes every token."""
+
+    def save(self, commit: bool = True) -> User:
+        """Set (or disable) the password and revoke the account's tokens."""
+        usable = self.cleaned_data["set_usable_password"]
+        # The admin view renews the acting session from self.user when it is the same account.
+        user: User = user_set_password(
+            user_id=self.user.pk, new_password=self.cleaned_data["password1"] if usable else None
+        )
+        self.user = user
+        return user
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]  # admin classes are not generic at runtime
     """Users for staff; changes to who may sign in go through the audited actions."""
@@ -58,6 +74,7 @@ class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]  # admin classes are n
     ordering = ("-id",)
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ("deactivate_with_reason", "reactivate_with_reason")
+    change_password_form = AdminPasswordForm
     readonly_fields = ("is_active", "ban_reason", "counts", "moderation_log", "last_login")
     fieldsets = (
         (None, {"fields": ("username", "password")}),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from oauth2_provider.models import AbstractApplication
+from oauth2_provider.models import AbstractApplication, get_application_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import get_scopes_backend
 from oauthlib.oauth2 import (
@@ -41,6 +41,20 @@ def login_account(login: str) -> str:
         return login
     known = user_by_login(login=login)
     return known.username if known is not None else login
+
+
+def pkce_required(client_id: str) -> bool:
+    """Return whether the client must send a PKCE challenge: every client without a secret.
+
+    An unknown client_id answers True; the validator refuses it anyway.
+    """
+    client_type: str | None = (
+        get_application_model()
+        .objects.filter(client_id=client_id)
+        .values_list("client_type", flat=True)
+        .first()
+    )
+    return bool(client_type != AbstractApplication.CLIENT_CONFIDENTIAL)
 
 
 class V1Validator(OAuth2Validator):  # type: ignore[misc]  # untyped base, as above

@@ -24,6 +24,7 @@ from django.db.models.functions import Lower
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from accounts.models import User
+from accounts.oauth.services import token_revoke_all
 from accounts.services.graph import requests_approve_all
 
 logger = logging.getLogger(__name__)
@@ -312,7 +313,11 @@ def user_set_profile_picture(*, user_id: int, upload: IO[bytes]) -> str:
 
 
 def user_change_password(*, user_id: int, old_password: str, new_password: str) -> User:
-    """Replace the password after checking the old one; return the user."""
+    """Replace the password after checking the old one, revoke every token; return the user.
+
+    Other web sessions end on their next request (Django binds a session to the password
+    hash); the caller renews its own with ``update_session_auth_hash``.
+    """
     with transaction.atomic(using=router.db_for_write(User)):
         user = User.objects.select_for_update().get(pk=user_id)
         if not user.check_password(old_password):
@@ -320,4 +325,24 @@ def user_change_password(*, user_id: int, old_password: str, new_password: str) 
         _password_check(new_password, user=user, field="new_password1")
         user.set_password(new_password)
         user.save(update_fields=["password"])
+        # Whoever had the old password may hold a token made with it.
+        token_revoke_all(user_id=user_id)
+    return user
+
+
+def user_set_password(*, user_id: int, new_password: str | None) -> User:
+    """Set a password without the old one (a reset link, an admin), or none; revoke every token.
+
+    ``None`` leaves the account with no usable password. Other web sessions end on their next
+    request, as after ``user_change_password``.
+    """
+    with transaction.atomic(using=router.db_for_write(User)):
+        user = User.objects.select_for_update().get(pk=user_id)
+        if new_password is None:
+            user.set_unusable_password()
+        else:
+            _password_check(new_password, user=user, field="new_password1")
+            user.set_password(new_password)
+        user.save(update_fields=["password"])
+        token_revoke_all(user_id=user_id)
     return user

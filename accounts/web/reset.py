@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import SetPasswordForm
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse_lazy
 
@@ -17,6 +18,8 @@ from accounts.limits import (
     clear_login_failures,
     count_password_reset_attempt,
 )
+from accounts.models import User
+from accounts.services.users import user_set_password
 from accounts.web.refusals import refusal
 from instaclone.clientip import client_ip
 
@@ -55,9 +58,22 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
     title = "Check your email"
 
 
+class ResetPasswordForm(SetPasswordForm):  # type: ignore[type-arg]  # generic in stubs only
+    """Django's new-password form, saved through the service that also revokes every token."""
+
+    def save(self, commit: bool = True) -> User:
+        """Set the password and revoke the account's tokens."""
+        user: User = user_set_password(
+            user_id=self.user.pk, new_password=self.cleaned_data["new_password1"]
+        )
+        self.user = user
+        return user
+
+
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     """Set a new password from a mailed link, and lift any log-in lockout on the account."""
 
+    form_class = ResetPasswordForm
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
     title = "Choose a new password"

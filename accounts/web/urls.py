@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from accounts.web import profile, reset, search, signin
+from accounts.web import apps, profile, reset, search, signin
 
 app_name = "accounts"
 
@@ -31,4 +31,6 @@ urlpatterns: list[URLPattern] = [
         name="password_reset_complete",
     ),
     path("search/", search.search, name="search"),
+    path("apps/", apps.apps_list, name="apps"),
+    path("apps/<int:application_id>/revoke/", apps.app_revoke, name="app_revoke"),
 ]

@@ -153,6 +153,8 @@ def profile_env(profile: str = "dev") -> dict[str, str]:
     pg1 = f"postgres://{DB_ROLE}@127.0.0.1:{p['postgres-1']}"
     return {
         "INSTACLONE_PROFILE": profile,
+        # A developer machine: plain HTTP and the repository's development client secret.
+        "INSTACLONE_DEVELOPMENT": "1",
         "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE[profile],
         "DATABASE_URL": f"{pg0}/instaclone",
         "SHARD_DATABASE_URLS": f"{pg0}/instaclone_shards,{pg1}/instaclone_shards",

@@ -1,10 +1,14 @@
 """Access-token look-ups for the API: one query with the user, cached briefly in Memcached.
 
 The cache is keyed by the token's SHA-256 (the toolkit's ``token_checksum``), so neither the
-cache keys nor the database index hold a usable token. Deleting or changing a token, or saving
-its user (a ban clears ``is_active``), drops the cached copy at once and again after the
-transaction commits, so a revoked token or a banned user stops working immediately rather than
-when the entry expires.
+cache keys nor the database index hold a usable token. The cached value holds only what a
+request reads: the token's ID, scope, expiry and application, and the user's fields except the
+password hash; never the token itself (the toolkit leaves its column blank, hashed storage) nor
+the hash. The objects rebuilt from it leave the other columns deferred, so reading one loads it
+and saving one writes only the cached columns. Deleting or changing a token, or saving its user
+(a ban clears ``is_active``), drops the cached copy at once and again after the transaction
+commits, so a revoked token or a banned user stops working immediately rather than when the
+entry expires.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from oauth2_provider.models import get_access_token_model
 from oauth2_provider.settings import oauth2_settings
+
+from instaclone.sharding.topology import USERS_ALIAS
 
 if TYPE_CHECKING:
     from oauth2_provider.models import AbstractAccessToken
@@ -27,7 +34,11 @@ if TYPE_CHECKING:
 TOKEN_CACHE_SECONDS = 60
 # Tokens the toolkit issues are 30 characters; anything this long is not one of ours.
 MAX_TOKEN_LENGTH = 512
-_KEY_PREFIX = "api:token:"
+# v2: the entry became plain values instead of the pickled token with its user.
+_KEY_PREFIX = "api:token:v2:"
+_TOKEN_FIELDS = ("id", "token_checksum", "user_id", "application_id", "scope", "expires")
+# The password hash never leaves the users database.
+_USER_EXCLUDED = frozenset({"password"})
 # Cached for unknown tokens too, so a flood of made-up tokens does not reach Postgres.
 _UNKNOWN = "unknown"
 
@@ -35,6 +46,11 @@ _UNKNOWN = "unknown"
 def token_checksum(raw: str) -> str:
     """Return the SHA-256 hex digest the toolkit stores as ``token_checksum``."""
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def token_cache_key(checksum: str) -> str:
+    """Return the cache key of the token whose SHA-256 is ``checksum``."""
+    return _KEY_PREFIX + checksum
 
 
 def access_token_lookup(raw: str) -> AbstractAccessToken | None:
@@ -46,21 +62,53 @@ def access_token_lookup(raw: str) -> AbstractAccessToken | None:
     if not raw or len(raw) > MAX_TOKEN_LENGTH:
         return None
     checksum = token_checksum(raw)
-    key = _KEY_PREFIX + checksum
+    key = token_cache_key(checksum)
     cached = cache.get(key)
     if cached == _UNKNOWN:
         return None
-    if cached is not None:
-        token: AbstractAccessToken = cached
-        return token
+    if isinstance(cached, dict):
+        return _token_from_entry(cached)
+    model = get_access_token_model()
+    user_fields = _user_fields()
     found = (
-        get_access_token_model()
-        .objects.select_related("user")
+        model.objects.select_related("user")
+        .only(*_TOKEN_FIELDS, *(f"user__{name}" for name in user_fields))
         .filter(token_checksum=checksum)
         .first()
     )
-    cache.set(key, found if found is not None else _UNKNOWN, TOKEN_CACHE_SECONDS)
+    cache.set(key, _UNKNOWN if found is None else _entry(found, user_fields), TOKEN_CACHE_SECONDS)
     return found
+
+
+def _user_fields() -> tuple[str, ...]:
+    return tuple(
+        field.attname
+        for field in get_user_model()._meta.concrete_fields
+        if field.attname not in _USER_EXCLUDED
+    )
+
+
+def _entry(token: AbstractAccessToken, user_fields: tuple[str, ...]) -> dict[str, Any]:
+    user = token.user
+    return {
+        "token": {name: getattr(token, name) for name in _TOKEN_FIELDS},
+        "user": None if user is None else {name: getattr(user, name) for name in user_fields},
+    }
+
+
+def _rebuilt(model: Any, values: dict[str, Any]) -> Any:
+    # from_db takes the values in the model's column order and marks every column left out as
+    # deferred: reading one loads it, and save() writes only the loaded columns, so a rebuilt
+    # user never saves an empty password over the real one.
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(USERS_ALIAS, names, [values[name] for name in names])
+
+
+def _token_from_entry(entry: dict[str, Any]) -> AbstractAccessToken:
+    token: AbstractAccessToken = _rebuilt(get_access_token_model(), entry["token"])
+    if entry["user"] is not None:
+        token.user = _rebuilt(get_user_model(), entry["user"])
+    return token
 
 
 def tokens_forget(checksums: Iterable[str], *, using: str) -> None:
@@ -68,7 +116,7 @@ def tokens_forget(checksums: Iterable[str], *, using: str) -> None:
 
     The second drop covers a request that read the old row just before the commit and cached it.
     """
-    keys = [_KEY_PREFIX + checksum for checksum in checksums if checksum]
+    keys = [token_cache_key(checksum) for checksum in checksums if checksum]
     if not keys:
         return
     cache.delete_many(keys)

@@ -1,7 +1,9 @@
 """Settings for every environment, driven by environment variables.
 
 The defaults match the local stack that ``make up`` starts (deploy/stack.py); docker-compose and
-real hosts set the same variables to other addresses.
+real hosts set the same variables to other addresses. These are the production settings: unless
+``INSTACLONE_DEVELOPMENT=1`` (set by the local stack, the test settings and docker-compose) they
+require real secrets and HTTPS, and ``manage.py check --deploy`` reports nothing.
 """
 
 from __future__ import annotations
@@ -14,16 +16,33 @@ from instaclone.settings.env import (
     env_float,
     env_int,
     env_list,
+    env_secret,
     env_str,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-SECRET_KEY = env_str("SECRET_KEY", "insecure-local-development-key-change-me-in-production")
+# A developer machine (plain HTTP on loopback, secrets from the repository) or not. Anywhere
+# else a missing secret, or one left at its development value, stops the process at start.
+DEVELOPMENT = env_bool("INSTACLONE_DEVELOPMENT", False)
+SECRET_KEY = env_secret(
+    "SECRET_KEY",
+    development_value="insecure-local-development-key-change-me-in-production",
+    development=DEVELOPMENT,
+)
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 USE_X_FORWARDED_HOST = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# In production every page and API answer goes over HTTPS; TLS ends at the proxy in front,
+# which says so in X-Forwarded-Proto. Health probes come over plain HTTP from inside.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEVELOPMENT)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = not DEVELOPMENT
+CSRF_COOKIE_SECURE = not DEVELOPMENT
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEVELOPMENT else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -242,6 +261,14 @@ SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "local")
 
 # --- OAuth2 (django-oauth-toolkit) and the v1 API ---------------------------------------------
 
+
+def _pkce_required(client_id: str) -> bool:
+    # Imported on use: settings load before the apps.
+    from accounts.oauth.server import pkce_required
+
+    return pkce_required(client_id)
+
+
 OAUTH2_PROVIDER = {
     # The v1 scopes plus "publish" (posting and deleting photos); every token has "basic".
     # Every write route of the API names one of the others (instaclone/api/scopes.py).
@@ -254,15 +281,42 @@ OAUTH2_PROVIDER = {
     },
     "DEFAULT_SCOPES": ["basic"],
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("ACCESS_TOKEN_EXPIRE_SECONDS", 60 * 60 * 24 * 365),
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
-    # v1 third-party clients predate PKCE; confidential clients authenticate with their secret.
-    "PKCE_REQUIRED": False,
+    # A code sent to an http:// address can be read on the way; plain http only while DEBUG.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if DEBUG else ["https"],
+    # Public clients (no secret) must use PKCE; confidential v1 clients predate it and
+    # authenticate with their secret.
+    "PKCE_REQUIRED": _pkce_required,
+    # RFC 9700 (OAuth 2.0 Security BCP) behaviour the toolkit enforces when asked:
+    # tokens stored as their SHA-256 only (the token column stays blank), no "plain" PKCE,
+    # the iss parameter in authorization answers, no implicit grant (V1Server offers none),
+    # refresh-token replay protection (no refresh tokens are issued at all).
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": not DEBUG,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
+SILENCED_SYSTEM_CHECKS = [
+    # The password grant is the first-party app's log-in (v1's design), limited to clients
+    # registered for it (accounts/oauth/server.py) and to the log-in attempt limits.
+    "oauth2_provider.W002",
+    # v1 clients send access_token in the query string; nginx and Gunicorn leave it out of
+    # their access logs (deploy/nginx.conf.template, deploy/gunicorn.conf.py).
+    "oauth2_provider.W004",
+]
 # The first-party mobile app (password grant), registered by the api app's data migration. The
 # secret is stored hashed; set both before the first migrate anywhere but a developer machine,
 # or change them later with `manage.py oauth_app secret`.
 FIRST_PARTY_CLIENT_ID = env_str("FIRST_PARTY_CLIENT_ID", "instaclone-ios")
-FIRST_PARTY_CLIENT_SECRET = env_str("FIRST_PARTY_CLIENT_SECRET", "instaclone-ios-dev-secret")
+FIRST_PARTY_CLIENT_SECRET = env_secret(
+    "FIRST_PARTY_CLIENT_SECRET",
+    development_value="instaclone-ios-dev-secret",
+    development=DEVELOPMENT,
+)
 # Requests per hour per access token (or per IP without one), reported in X-Ratelimit-*.
 API_RATE_LIMIT_PER_HOUR = env_int("API_RATE_LIMIT_PER_HOUR", 5000)
 

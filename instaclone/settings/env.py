@@ -72,3 +72,25 @@ def database_from_url(
             "options": f"-c statement_timeout={statement_timeout_ms}",
         },
     }
+
+
+def env_secret(name: str, *, development_value: str, development: bool) -> str:
+    """Return the secret ``name``; outside development refuse it missing or at its known value.
+
+    ``development_value`` is public (it is in this repository), so a deployment that kept it
+    would sign sessions or admit clients with a key anyone can read.
+    """
+    value = os.environ.get(name, "").strip()
+    if development:
+        return value or development_value
+    if not value:
+        raise ImproperlyConfigured(
+            f"{name} is not set: production needs a secret of its own "
+            "(INSTACLONE_DEVELOPMENT=1 allows the development value, on a developer machine only)"
+        )
+    if value == development_value:
+        raise ImproperlyConfigured(
+            f"{name} is the development value from the repository: set a secret of its own "
+            "(INSTACLONE_DEVELOPMENT=1 allows it, on a developer machine only)"
+        )
+    return value

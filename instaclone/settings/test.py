@@ -16,6 +16,8 @@ _TEST_STACK = {
 # Every test client calls from 127.0.0.1; repeated runs within an hour must not reach the API's
 # hourly limit. Tests of the limit set their own.
 _TEST_STACK["API_RATE_LIMIT_PER_HOUR"] = "1000000"
+# The test stack is a developer machine: plain HTTP, the repository's development secrets.
+_TEST_STACK["INSTACLONE_DEVELOPMENT"] = "1"
 for _name, _value in _TEST_STACK.items():
     os.environ.setdefault(_name, _value)
 

@@ -25,6 +25,7 @@ from accounts.oauth.services import token_revoke_all
 from instaclone.api.auth import TokenAuth
 from instaclone.api.envelope import envelope
 from instaclone.api.site import create_api
+from instaclone.api.tokens import token_checksum
 from instaclone.sharding.redis_client import redis_client
 
 DATABASES = ["default", "shards_0", "shards_1"]
@@ -119,7 +120,9 @@ def test_password_grant_answers_token_and_user(
         "profile_picture": "",
     }
     assert response["Cache-Control"] == "no-store"
-    token = AccessToken.objects.get(token=body["access_token"])
+    # Stored hashed: found by its SHA-256, the token column blank.
+    token = AccessToken.objects.get(token_checksum=token_checksum(body["access_token"]))
+    assert token.token == ""
     assert token.user_id == person.id
     assert set(token.scope.split()) == {"basic", "publish", "comments", "relationships", "likes"}
     assert not RefreshToken.objects.filter(user=person).exists()

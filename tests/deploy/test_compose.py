@@ -45,11 +45,12 @@ REQUIRED = {
     "MEMCACHED_SERVERS",
     "S3_ENDPOINT_URL",
     "SECRET_KEY",
+    "FIRST_PARTY_CLIENT_SECRET",
     "ALLOWED_HOSTS",
 }
 # Read by Django itself, not through instaclone.settings.env.
 READ_BY_DJANGO = {"DJANGO_SETTINGS_MODULE"}
-ENV_READERS = {"env_str", "env_int", "env_float", "env_bool", "env_list"}
+ENV_READERS = {"env_str", "env_int", "env_float", "env_bool", "env_list", "env_secret"}
 WEB_PORT = 8000
 
 
