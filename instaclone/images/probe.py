@@ -15,7 +15,7 @@ from io import BytesIO
 
 from PIL import ExifTags, Image, ImageFile
 
-from photos.images.headers import (
+from instaclone.images.headers import (
     JpegStructure,
     check_png_chunks,
     gif_for_decoder,
@@ -24,7 +24,7 @@ from photos.images.headers import (
     jpeg_structure,
     sniff_format,
 )
-from photos.images.rejections import ImageRejected, animation_too_long, megabytes, megapixels
+from instaclone.images.rejections import ImageRejected, animation_too_long, megabytes, megapixels
 
 LABELS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF", "HEIF": "HEIC/HEIF"}
 MAX_FRAMES = 1000
