@@ -22,7 +22,7 @@ from django.db.models.functions import Lower
 
 from accounts.models import User
 from accounts.services.graph import requests_approve_all
-from instaclone.images import ImageRejected, process_image
+from instaclone.images import ImageRejected, process_image, too_large
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,13 @@ class ProfileInvalid(AccountError):
 
 
 class PictureInvalid(AccountError):
+    """A picture the image pipeline refused; ``code`` is its rejection code (ImageRejected)."""
+
     field = "picture"
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def username_clean(username: str) -> str:
@@ -229,9 +235,14 @@ def user_update_profile(
 
 
 def _read_capped(upload: IO[bytes]) -> bytes:
+    """Return the upload's bytes; refuse one over the cap without reading it all."""
     upload.seek(0)
-    # One byte past the cap is enough for the pipeline to refuse it by size.
-    return upload.read(PICTURE_MAX_BYTES + 1)
+    data = upload.read(PICTURE_MAX_BYTES + 1)
+    if len(data) > PICTURE_MAX_BYTES:
+        # Uploaded files know their size; the message gives it, not the bytes read.
+        size = max(len(data), getattr(upload, "size", None) or 0)
+        raise too_large(size, PICTURE_MAX_BYTES)
+    return data
 
 
 def picture_render(*, upload: IO[bytes]) -> bytes:
@@ -244,7 +255,7 @@ def picture_render(*, upload: IO[bytes]) -> bytes:
             max_pixels=PICTURE_MAX_PIXELS,
         )
     except ImageRejected as rejected:
-        raise PictureInvalid(rejected.message) from None
+        raise PictureInvalid(rejected.message, code=rejected.code) from None
     return processed.renditions[0].data
 
 

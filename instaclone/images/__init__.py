@@ -34,7 +34,7 @@ from instaclone.images.pipeline import (
     process_image,
 )
 from instaclone.images.probe import MAX_FRAMES
-from instaclone.images.rejections import REJECTION_CODES, ImageRejected
+from instaclone.images.rejections import REJECTION_CODES, ImageRejected, too_large
 
 __all__ = [
     "MAX_FRAMES",
@@ -46,4 +46,5 @@ __all__ = [
     "Rendition",
     "process_image",
     "sniff_format",
+    "too_large",
 ]
