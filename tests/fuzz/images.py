@@ -1,4 +1,4 @@
-"""Fuzz both image entry points with libFuzzer's mutations (atheris): ``python -m tests.fuzz.images``.
+"""Fuzz both image entry points with libFuzzer mutations (atheris): python -m tests.fuzz.images.
 
 Each input goes to the photo pipeline (``photos.images.process_image``, what an upload calls)
 and to the profile-picture path (``accounts.services.users.picture_render``), in process. Seeds
@@ -255,7 +255,9 @@ def parent(args: argparse.Namespace) -> int:
     run = Path(args.results) / time.strftime("%Y%m%d-%H%M%S")
     _django()
     seeds = write_seeds(run / "seeds")
-    share = [args.inputs // args.workers + (i < args.inputs % args.workers) for i in range(args.workers)]
+    share = [
+        args.inputs // args.workers + (i < args.inputs % args.workers) for i in range(args.workers)
+    ]
     total = _new_stats()
     left = dict(enumerate(share))
     attempt = 0

@@ -86,7 +86,7 @@ def hostile_seeds() -> dict[str, bytes]:
 
 
 def write_seeds(directory: Path) -> int:
-    """Write every seed into ``directory`` (named by its hash, as libFuzzer does); return how many."""
+    """Write every seed into ``directory``, named by its hash; return how many differ."""
     directory.mkdir(parents=True, exist_ok=True)
     seeds = {**hostile_seeds(), **good_pictures()}
     for data in seeds.values():
