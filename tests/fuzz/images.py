@@ -128,7 +128,8 @@ def run_one(data: bytes, stats: Stats, hang_seconds: float) -> str | None:
         elif photo == "accepted":
             stats["accepted"] += 1
         else:
-            stats["refused"][photo] = stats["refused"].get(photo, 0) + 1
+            code = photo.removeprefix("refused:")
+            stats["refused"][code] = stats["refused"].get(code, 0) + 1
     stats["inputs"] += 1
     stats["max_cpu_seconds"] = max(stats["max_cpu_seconds"], round(cpu_worst, 4))
     stats["max_wall_seconds"] = max(stats["max_wall_seconds"], round(wall_worst, 4))
@@ -299,7 +300,8 @@ def parent(args: argparse.Namespace) -> int:
     print(
         f"image fuzz: {total['inputs']:,} inputs ({seeds} seeds) through both paths, "
         f"{total['accepted']:,} accepted, {sum(total['refused'].values()):,} refused; "
-        f"{total['crashes']} crashes, {total['hangs']} hangs, {total['other']} other; "
+        f"{total['crashes']} crashes, {total['hangs']} hangs, {total['other']} other, "
+        f"{total['unfinished']} not run; "
         f"max {total['max_cpu_seconds']:.3f} s CPU / {total['max_wall_seconds']:.3f} s wall "
         f"per input; {total['wall_seconds']:.0f} s; results in {run}"
     )
