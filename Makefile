@@ -5,6 +5,7 @@
 #   make down    stop the dev stack (data kept)        make status   what runs where
 #   make test    start the test stack (own ports), run pytest against it
 #   make bench   test-profile data services, then python -m tests.bench
+#   make fuzz-images  100,000 mutated images through both image paths (FUZZ_IMAGES_ARGS)
 #   make lint    ruff check + ruff format --check     make clean    stop both stacks, delete .run
 
 SHELL := /bin/bash
@@ -13,8 +14,9 @@ VPY := .venv/bin/python
 ANYPY := $$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+FUZZ_IMAGES_ARGS ?=
 
-.PHONY: bootstrap up down status test bench lint clean
+.PHONY: bootstrap up down status test bench fuzz-images lint clean
 
 bootstrap:
 	@bash deploy/bootstrap.sh
@@ -37,6 +39,10 @@ test: bootstrap
 bench: bootstrap
 	@$(VPY) deploy/stack.py up --profile test
 	@eval "$$($(VPY) deploy/stack.py env --profile test)" && $(VPY) -m tests.bench $(BENCH_ARGS)
+
+# In process, no stack needed; findings are saved under tests/fuzz/results/ (see its --help).
+fuzz-images: bootstrap
+	@$(VPY) -m tests.fuzz.images $(FUZZ_IMAGES_ARGS)
 
 lint: bootstrap
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .

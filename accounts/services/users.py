@@ -6,11 +6,9 @@ names the form field it concerns; none of them knows about HTTP.
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import secrets
-import warnings
 from typing import IO
 
 from django.contrib.auth.base_user import BaseUserManager
@@ -21,11 +19,11 @@ from django.core.files.storage import default_storage
 from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, router, transaction
 from django.db.models.functions import Lower
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from accounts.models import User
 from accounts.oauth.services import token_revoke_all
 from accounts.services.graph import requests_approve_all
+from instaclone.images import ImageRejected, process_image, too_large
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +44,10 @@ BIO_MAX = 150
 WEBSITE_MAX = 200
 EMAIL_MAX = 254
 
-PICTURE_MAX_BYTES = 10 * 1024 * 1024
+# The caps of photo uploads (photos.services.upload): one pipeline, one set of limits.
+PICTURE_MAX_BYTES = 25 * 1024 * 1024
 PICTURE_MAX_PIXELS = 50_000_000
-PICTURE_SIZE = 150
-PICTURE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
-PICTURE_FORMAT_MESSAGE = "Upload a JPEG, PNG, WebP or GIF image."
-PICTURE_PIXELS_MESSAGE = "The picture is larger than 50 megapixels."
+PICTURE_RENDITION = "thumbnail"  # the pipeline's 150 px square
 
 
 class AccountError(Exception):
@@ -95,7 +91,13 @@ class ProfileInvalid(AccountError):
 
 
 class PictureInvalid(AccountError):
+    """A picture the image pipeline refused; ``code`` is its rejection code (ImageRejected)."""
+
     field = "picture"
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def username_clean(username: str) -> str:
@@ -234,54 +236,28 @@ def user_update_profile(
 
 
 def _read_capped(upload: IO[bytes]) -> bytes:
+    """Return the upload's bytes; refuse one over the cap without reading it all."""
     upload.seek(0)
     data = upload.read(PICTURE_MAX_BYTES + 1)
     if len(data) > PICTURE_MAX_BYTES:
-        raise PictureInvalid("The picture is larger than 10 MB.")
-    if not data:
-        raise PictureInvalid("The picture is empty.")
+        # Uploaded files know their size; the message gives it, not the bytes read.
+        size = max(len(data), getattr(upload, "size", None) or 0)
+        raise too_large(size, PICTURE_MAX_BYTES)
     return data
 
 
-def _open_image(data: bytes) -> Image.Image:
-    """Decode an allowed image of acceptable size, refusing decompression bombs."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(io.BytesIO(data), formats=PICTURE_FORMATS)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise PictureInvalid(PICTURE_PIXELS_MESSAGE) from None
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-            raise PictureInvalid(PICTURE_FORMAT_MESSAGE) from None
-        # Only the header has been read so far: refuse huge images before decoding a pixel.
-        if image.width * image.height > PICTURE_MAX_PIXELS:
-            raise PictureInvalid(PICTURE_PIXELS_MESSAGE)
-        # JPEG can decode at 1/2 .. 1/8 scale directly, which is all a 150 px picture needs.
-        image.draft("RGB", (PICTURE_SIZE, PICTURE_SIZE))
-        try:
-            image.load()
-        except (OSError, SyntaxError, ValueError):
-            raise PictureInvalid("The picture is damaged and could not be read.") from None
-    return image
-
-
-def _picture_jpeg(upload: IO[bytes]) -> bytes:
-    """Return the upload as a 150x150 JPEG, upright, square-cropped, without any metadata."""
-    image = ImageOps.exif_transpose(_open_image(_read_capped(upload)))
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        # JPEG has no alpha: put transparent pixels on white rather than black.
-        rgba = image.convert("RGBA")
-        image = Image.new("RGB", rgba.size, "white")
-        image.paste(rgba, mask=rgba.getchannel("A"))
-    fitted = ImageOps.fit(
-        image.convert("RGB"), (PICTURE_SIZE, PICTURE_SIZE), Image.Resampling.LANCZOS
-    )
-    # A fresh image carries no info dict, so no EXIF, ICC, XMP or comment can ride along.
-    clean = Image.new("RGB", fitted.size)
-    clean.paste(fitted)
-    out = io.BytesIO()
-    clean.save(out, format="JPEG", quality=85, optimize=True)
-    return out.getvalue()
+def picture_render(*, upload: IO[bytes]) -> bytes:
+    """Return the upload as a 150 px square JPEG, upright, without metadata; or PictureInvalid."""
+    try:
+        processed = process_image(
+            _read_capped(upload),
+            renditions=(PICTURE_RENDITION,),
+            max_bytes=PICTURE_MAX_BYTES,
+            max_pixels=PICTURE_MAX_PIXELS,
+        )
+    except ImageRejected as rejected:
+        raise PictureInvalid(rejected.message, code=rejected.code) from None
+    return processed.renditions[0].data
 
 
 def _delete_quietly(key: str) -> None:
@@ -293,7 +269,7 @@ def _delete_quietly(key: str) -> None:
 
 def user_set_profile_picture(*, user_id: int, upload: IO[bytes]) -> str:
     """Store a new 150 px profile picture and drop the old one; return the new storage key."""
-    content = _picture_jpeg(upload)
+    content = picture_render(upload=upload)
     key = default_storage.save(
         f"profiles/{user_id}/{secrets.token_hex(16)}.jpg", ContentFile(content)
     )

@@ -40,8 +40,9 @@ from tests.photos.hostile.png import png_declaring
 
 ALL = ["default", "shards_0", "shards_1"]
 PASSWORD = "correct-horse-battery-42"
-FORMAT_MESSAGE = "Upload a JPEG, PNG, WebP or GIF image."
-PIXELS_MESSAGE = "The picture is larger than 50 megapixels."
+FORMAT_MESSAGE = (
+    "The file is not a JPEG, PNG, WebP, GIF or HEIC/HEIF image, whatever its name says."
+)
 DOTS_MESSAGE = "A username needs at least one letter, digit or underscore."
 
 
@@ -438,14 +439,21 @@ def _bmp() -> bytes:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"", "The picture is empty."),
+        (b"", "The file is empty."),
         (b"just some text, not an image", FORMAT_MESSAGE),
         (_bmp(), FORMAT_MESSAGE),
-        (b"\xff" * (10 * 1024 * 1024 + 1), "The picture is larger than 10 MB."),
-        (png_declaring(8000, 7000), PIXELS_MESSAGE),  # 56 MP: over our cap, under Pillow's
-        (png_declaring(10000, 10000), PIXELS_MESSAGE),  # Pillow's bomb warning, made an error
-        (png_declaring(20000, 20000), PIXELS_MESSAGE),  # Pillow's bomb error
-        (_exif_jpeg()[:-400], "The picture is damaged and could not be read."),
+        (b"\xff" * (26 * 1024 * 1024), "The file is 26.0 MB; the limit is 25.0 MB."),
+        # PNG is lossless: past 24 MP it is refused from its header, as photos are.
+        (png_declaring(8000, 7000), "The image has 56.0 megapixels; the limit is 24.0 megapixels."),
+        (
+            png_declaring(10000, 10000),
+            "The image has 100.0 megapixels; the limit is 24.0 megapixels.",
+        ),
+        (
+            png_declaring(20000, 20000),
+            "The image has 400.0 megapixels; the limit is 24.0 megapixels.",
+        ),
+        (_exif_jpeg()[:-400], "The JPEG file is damaged or incomplete and cannot be read."),
     ],
     ids=["empty", "text", "bmp", "oversized", "56mp", "100mp", "400mp", "truncated"],
 )

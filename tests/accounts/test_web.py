@@ -407,7 +407,9 @@ def test_edit_profile_refuses_a_file_that_is_not_an_image() -> None:
     )
     assert response.status_code == 200
     assert response.context["form"].errors == {
-        "picture": ["Upload a JPEG, PNG, WebP or GIF image."]
+        "picture": [
+            "The file is not a JPEG, PNG, WebP, GIF or HEIC/HEIF image, whatever its name says."
+        ]
     }
     user.refresh_from_db()
     assert user.profile_picture == ""

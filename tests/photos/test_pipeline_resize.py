@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageChops
 
-from photos.images.pipeline import STANDARD, _resize_square
+from instaclone.images.pipeline import STANDARD, _resize_square
 
 
 @pytest.mark.parametrize(

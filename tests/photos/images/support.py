@@ -14,7 +14,7 @@ from PIL import ExifTags, Image, ImageChops, ImageDraw, ImageOps, ImageStat
 from photos.images import ImageRejected, Processed, process_image
 
 # The tests open HEIF fixtures with Pillow too, whichever test runs first: register the opener
-# as the pipeline does on its first HEIF (photos/images/probe.py).
+# as the pipeline does on its first HEIF (instaclone/images/probe.py).
 pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 RED, BLUE, GREEN, YELLOW, WHITE = (255, 0, 0), (0, 0, 255), (0, 160, 0), (255, 220, 0), (255,) * 3

@@ -41,6 +41,13 @@ def animation_too_long(limit: int) -> ImageRejected:
     )
 
 
+def too_large(size: int, limit: int) -> ImageRejected:
+    """Return the rejection of a file of ``size`` bytes, over the ``limit``."""
+    return ImageRejected(
+        "too_large", f"The file is {megabytes(size)}; the limit is {megabytes(limit)}."
+    )
+
+
 def megapixels(pixels: float) -> str:
     """Format a pixel count as megapixels for a message ("12.0 megapixels")."""
     return f"{pixels / 1_000_000:.1f} megapixels"

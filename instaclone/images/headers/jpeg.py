@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from photos.images.headers.jpeg_scans import check_restarts, check_zeros
-from photos.images.headers.jpeg_segments import JPEG_MARKER, JpegTables, Scan, u16
-from photos.images.headers.malformed import incomplete_jpeg, malformed
-from photos.images.rejections import ImageRejected
+from instaclone.images.headers.jpeg_scans import check_restarts, check_zeros
+from instaclone.images.headers.jpeg_segments import JPEG_MARKER, JpegTables, Scan, u16
+from instaclone.images.headers.malformed import incomplete_jpeg, malformed
+from instaclone.images.rejections import ImageRejected
 
 MAX_JPEG_SEGMENTS = 1000  # before the first scan; photos have a few dozen (ICC and XMP split)
 MAX_JPEG_SCANS = 100  # progressive encoders write about 10; libjpeg decodes each in full

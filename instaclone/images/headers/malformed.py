@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from photos.images.rejections import ImageRejected
+from instaclone.images.rejections import ImageRejected
 
 
 def malformed(what: str) -> ImageRejected:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import re
 
-from photos.images.headers.jpeg_segments import JPEG_MARKER, JpegTables, Scan
-from photos.images.headers.malformed import incomplete_jpeg
+from instaclone.images.headers.jpeg_segments import JPEG_MARKER, JpegTables, Scan
+from instaclone.images.headers.malformed import incomplete_jpeg
 
 # A zero run is measured in bytes, and may start in a code and its extra bits, end in another,
 # and begin with the zero of a stuffed 0xFF.

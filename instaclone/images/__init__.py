@@ -1,4 +1,9 @@
-"""Turn an upload into the photo's square renditions: validate, decode once, strip, filter.
+"""Turn any image a person sends into square JPEGs: validate, decode once, orient, strip.
+
+The one pipeline for every uploaded image: photos (``photos.images`` adds the filter) and
+profile pictures (``accounts.services.users``, the 150 px rendition only). It lives in the base
+layer, beside the sharding core, because accounts sits left of photos in the app order and may
+not import it; it knows nothing of either app (a photo's filter comes in as ``finish``).
 
 Decisions others rely on:
 
@@ -20,18 +25,26 @@ Decisions others rely on:
   lock, around header parsing.
 """
 
-from photos.images.headers import sniff_format
-from photos.images.pipeline import RENDITIONS, Processed, Rendition, process_image
-from photos.images.probe import MAX_FRAMES
-from photos.images.rejections import REJECTION_CODES, ImageRejected
+from instaclone.images.headers import sniff_format
+from instaclone.images.pipeline import (
+    RENDITION_NAMES,
+    RENDITIONS,
+    Processed,
+    Rendition,
+    process_image,
+)
+from instaclone.images.probe import MAX_FRAMES
+from instaclone.images.rejections import REJECTION_CODES, ImageRejected, too_large
 
 __all__ = [
     "MAX_FRAMES",
     "REJECTION_CODES",
+    "RENDITION_NAMES",
     "RENDITIONS",
     "ImageRejected",
     "Processed",
     "Rendition",
     "process_image",
     "sniff_format",
+    "too_large",
 ]

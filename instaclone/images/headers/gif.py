@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from photos.images.headers.malformed import malformed
+from instaclone.images.headers.malformed import malformed
 
 MIN_GIF_BLOCK_LIMIT = 16384  # more sub-blocks than this must average 128 bytes each
 

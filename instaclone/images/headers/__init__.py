@@ -14,10 +14,10 @@ progressive JPEG without restart markers cut inside its last scan passes: below 
 that scan's detail, not a grey band.
 """
 
-from photos.images.headers.gif import gif_for_decoder, gif_frames
-from photos.images.headers.jpeg import JpegStructure, jpeg_for_decoder, jpeg_structure
-from photos.images.headers.png import check_png_chunks
-from photos.images.headers.sniff import sniff_format
+from instaclone.images.headers.gif import gif_for_decoder, gif_frames
+from instaclone.images.headers.jpeg import JpegStructure, jpeg_for_decoder, jpeg_structure
+from instaclone.images.headers.png import check_png_chunks
+from instaclone.images.headers.sniff import sniff_format
 
 __all__ = [
     "JpegStructure",

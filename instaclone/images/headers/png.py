@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from photos.images.headers.malformed import malformed
-from photos.images.rejections import animation_too_long
+from instaclone.images.headers.malformed import malformed
+from instaclone.images.rejections import animation_too_long
 
 MIN_PNG_CHUNK_LIMIT = 4096  # more chunks than this must average a KiB each
 

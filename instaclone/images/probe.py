@@ -15,7 +15,7 @@ from io import BytesIO
 
 from PIL import ExifTags, Image, ImageFile
 
-from photos.images.headers import (
+from instaclone.images.headers import (
     JpegStructure,
     check_png_chunks,
     gif_for_decoder,
@@ -24,7 +24,12 @@ from photos.images.headers import (
     jpeg_structure,
     sniff_format,
 )
-from photos.images.rejections import ImageRejected, animation_too_long, megabytes, megapixels
+from instaclone.images.rejections import (
+    ImageRejected,
+    animation_too_long,
+    megapixels,
+    too_large,
+)
 
 LABELS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF", "HEIF": "HEIC/HEIF"}
 MAX_FRAMES = 1000
@@ -85,10 +90,7 @@ def open_source(data: bytes, *, max_bytes: int, max_pixels: int) -> Source:
     if not data:
         raise ImageRejected("empty", "The file is empty.")
     if len(data) > max_bytes:
-        raise ImageRejected(
-            "too_large",
-            f"The file is {megabytes(len(data))}; the limit is {megabytes(max_bytes)}.",
-        )
+        raise too_large(len(data), max_bytes)
     fmt = sniff_format(data)
     if fmt is None:
         raise ImageRejected(

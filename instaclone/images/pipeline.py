@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
 
 from PIL import Image, ImageCms, ImageFile
 
-from photos.filters import apply_filter
-from photos.images.probe import (
+from instaclone.images.probe import (
     DECODE_ERRORS,
     LABELS,
     Source,
     check_decode_cost,
     open_source,
 )
-from photos.images.rejections import ImageRejected
+from instaclone.images.rejections import ImageRejected
 
 RENDITIONS = (("standard", 640), ("low", 320), ("thumbnail", 150))
+RENDITION_NAMES = tuple(name for name, _ in RENDITIONS)
 STANDARD = RENDITIONS[0][1]
 QUALITY = 85
 # Box-reduce big images only down to twice the target, as Pillow's reducing_gap=2 does, so the
@@ -70,17 +71,22 @@ class Processed:
 def process_image(
     data: bytes,
     *,
-    filter_name: str = "Normal",
     crop: tuple[int, int, int, int] | None = None,
+    finish: Callable[[Image.Image], Image.Image] | None = None,
+    renditions: Collection[str] = RENDITION_NAMES,
     max_bytes: int = 25 * 1024 * 1024,
     max_pixels: int = 50_000_000,
 ) -> Processed:
-    """Validate ``data`` and render its filtered 640/320/150 squares; raise ImageRejected.
+    """Validate ``data`` and render its 640/320/150 squares; raise ImageRejected.
 
     ``crop`` is (left, top, right, bottom) in the pixels of the upright image (EXIF orientation
     applied, as a client shows it); without it the centre square is used. Images smaller than
-    640 are upscaled. An unknown ``filter_name`` raises photos.filters.UnknownFilter.
+    640 are upscaled. ``finish`` (a photo filter) turns the upright 640 RGB square into the one
+    the renditions are made from; only the ``renditions`` named are encoded, largest first.
     """
+    unknown = set(renditions) - set(RENDITION_NAMES)
+    if unknown:
+        raise ValueError(f"unknown renditions {sorted(unknown)}")
     source = open_source(data, max_bytes=max_bytes, max_pixels=max_pixels)
     with source.image:
         box = _raw_box(source, _upright_box(source, crop))
@@ -95,12 +101,14 @@ def process_image(
         # Transposing the 640 square gives what exif_transpose on the full image would, for
         # a fraction of the memory and time.
         square = square.transpose(_TRANSPOSE[source.orientation])
-    encoded = _cascade(apply_filter(square, filter_name))
+    if finish is not None:
+        square = finish(square)
     width, height = source.upright_size
     return Processed(
         renditions=tuple(
-            Rendition(name, size, data)
-            for (name, size), data in zip(RENDITIONS, encoded, strict=True)
+            Rendition(name, size, _encode(image))
+            for (name, size), image in zip(RENDITIONS, _cascade(square), strict=True)
+            if name in renditions
         ),
         source_format=source.format,
         source_width=width,
@@ -108,13 +116,13 @@ def process_image(
     )
 
 
-def _cascade(standard: Image.Image) -> list[bytes]:
-    """Encode ``standard`` and the smaller renditions made from it, largest first."""
+def _cascade(standard: Image.Image) -> list[Image.Image]:
+    """Return ``standard`` and the smaller renditions made from it, largest first."""
     # Halving 640 is an exact 2x2 average (a third of Lanczos's time); 320 to 150 is not a
     # whole factor, so Lanczos.
     low = standard.reduce(STANDARD // RENDITIONS[1][1])
     thumbnail = low.resize((RENDITIONS[2][1],) * 2, Image.Resampling.LANCZOS)
-    return [_encode(image) for image in (standard, low, thumbnail)]
+    return [standard, low, thumbnail]
 
 
 _helpers: dict[int, ThreadPoolExecutor] = {}
