@@ -209,8 +209,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # The popular page is ranked by the worker's embedded beat (celery worker -B).
 POPULAR_EVERY_SECONDS = env_int("POPULAR_EVERY_SECONDS", 300)
+# Web uploads' stashed originals (with their GPS) older than this are deleted by a sweep that
+# runs every UPLOAD_STASH_SWEEP_EVERY_SECONDS (photos/web.py).
+UPLOAD_STASH_SECONDS = env_int("UPLOAD_STASH_SECONDS", 3600)
+UPLOAD_STASH_SWEEP_EVERY_SECONDS = env_int("UPLOAD_STASH_SWEEP_EVERY_SECONDS", 600)
 CELERY_BEAT_SCHEDULE = {
     "popular-rank": {"task": "feeds.popular_rank", "schedule": float(POPULAR_EVERY_SECONDS)},
+    "upload-stashes-sweep": {
+        "task": "photos.upload_stashes_sweep",
+        "schedule": float(UPLOAD_STASH_SWEEP_EVERY_SECONDS),
+    },
 }
 
 # Which jobs react to what happened (instaclone/events.py); names of Celery tasks.
