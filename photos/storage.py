@@ -23,7 +23,11 @@ from django.urls import reverse
 
 RENDITION_KEY = re.compile(r"^p/\d{1,20}/[0-9a-f]{24}_(640|320|150)\.jpg$")
 SIZES = {"standard_resolution": 640, "low_resolution": 320, "thumbnail": 150}
-PUBLIC_URL_SECONDS = 7 * 24 * 3600
+# A signed URL cannot be taken back: one handed out before its owner went private or blocked
+# someone works until it expires. So public URLs live two hours (they were a week), private
+# ones ten minutes; the caches that hold URLs keep them for a fraction of that (see
+# photos/selectors/entries.py), so whatever a reader is handed still works for a good while.
+PUBLIC_URL_SECONDS = 2 * 3600
 PRIVATE_URL_SECONDS = 10 * 60
 STASH_PREFIX = "tmp/uploads/"
 # S3's DeleteObjects takes at most this many keys per request.
