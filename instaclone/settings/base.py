@@ -311,6 +311,12 @@ PASSWORD_RESET_LIMIT_PER_IP = env_int("PASSWORD_RESET_LIMIT_PER_IP", 20)
 # Every reset request takes at least this long, so sending mail to a known address cannot be
 # told apart from doing nothing for an unknown one.
 PASSWORD_RESET_MIN_SECONDS = env_float("PASSWORD_RESET_MIN_SECONDS", 1.0)
+# Requests to change one's email (each mails a link or a notice): per account and per IP.
+EMAIL_CHANGE_LIMIT_WINDOW = env_int("EMAIL_CHANGE_LIMIT_WINDOW", 60 * 60)
+EMAIL_CHANGE_LIMIT_PER_ACCOUNT = env_int("EMAIL_CHANGE_LIMIT_PER_ACCOUNT", 5)
+EMAIL_CHANGE_LIMIT_PER_IP = env_int("EMAIL_CHANGE_LIMIT_PER_IP", 20)
+# How long a link confirming a new email address works.
+EMAIL_CHANGE_LINK_SECONDS = env_int("EMAIL_CHANGE_LINK_SECONDS", 24 * 3600)
 
 # --- Email: a file backend locally (one file per message), SMTP or console elsewhere ----------
 
