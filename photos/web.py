@@ -79,11 +79,14 @@ def upload_post(request: HttpRequest) -> HttpResponse:
     """Post the photo stashed by ``upload`` with the chosen filter and caption."""
     token = request.POST.get("token", "")
     key = stash_key(request.user.pk, token)
-    if not token.replace("-", "").replace("_", "").isalnum() or not default_storage.exists(key):
-        expired = {"error": "That upload expired; choose the photo again."}
+    expired = {"error": "That upload expired; choose the photo again."}
+    if not token.replace("-", "").replace("_", "").isalnum():
         return render(request, "photos/upload.html", expired, status=400)
-    with default_storage.open(key) as stashed:
-        data = stashed.read()
+    try:
+        with default_storage.open(key) as stashed:
+            data = stashed.read()
+    except FileNotFoundError:  # posted already (a double submit), swept, or never stashed
+        return render(request, "photos/upload.html", expired, status=400)
     try:
         posted = photo_create(
             user_id=request.user.pk,

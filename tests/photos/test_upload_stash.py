@@ -120,3 +120,16 @@ def test_sweep_on_a_file_system_store(tmp_path) -> None:  # type: ignore[no-unty
         later = time.time() + settings.UPLOAD_STASH_SECONDS + 60
         assert upload_stashes_sweep.apply(kwargs={"now": later}).get() == 1
         assert not default_storage.exists(key)
+
+
+def test_posting_a_stash_that_is_gone_answers_400(make_user) -> None:  # type: ignore[no-untyped-def]
+    alice = make_user(name="alice")
+    client = Client()
+    client.force_login(alice)
+    token = _choose(client)
+    # Swept (or posted by a double submit) between the two steps.
+    default_storage.delete(stash_key(alice.id, token))
+    for posted in (token, "never-stashed-token"):
+        refused = client.post("/upload/post/", {"token": posted, "filter": "Normal"})
+        assert refused.status_code == 400
+        assert b"That upload expired; choose the photo again." in refused.content
