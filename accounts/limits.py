@@ -248,3 +248,22 @@ def count_password_reset_attempt(*, email: str, ip: str) -> None:
             )
         )
     _count_and_check(counters)
+
+
+def count_email_change_attempt(*, user_id: int, ip: str) -> None:
+    """Count a request to change an account's email; raise ``LimitExceeded`` over either limit.
+
+    Every request counts, to a free address or a taken one alike, so the limit caps how many
+    addresses one account or IP can probe and how much mail it can cause.
+    """
+    window = settings.EMAIL_CHANGE_LIMIT_WINDOW
+    _count_and_check(
+        [
+            _Counter(
+                _key("email", "account", str(user_id)),
+                settings.EMAIL_CHANGE_LIMIT_PER_ACCOUNT,
+                window,
+            ),
+            _Counter(_key("email", "ip", _ip_key(ip)), settings.EMAIL_CHANGE_LIMIT_PER_IP, window),
+        ]
+    )

@@ -1,13 +1,18 @@
-"""Where photo renditions live: keys from the photo ID plus a secret part, URLs, deletion."""
+"""Where photo renditions live: keys from the photo ID plus a secret part, URLs, deletion.
+
+Also the web upload's stash: the original a person sent (with its GPS and other metadata),
+kept between choosing a filter and posting, deleted after the post or by a periodic sweep.
+"""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import hmac
+import posixpath
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from urllib.parse import urlencode
 
@@ -18,8 +23,15 @@ from django.urls import reverse
 
 RENDITION_KEY = re.compile(r"^p/\d{1,20}/[0-9a-f]{24}_(640|320|150)\.jpg$")
 SIZES = {"standard_resolution": 640, "low_resolution": 320, "thumbnail": 150}
-PUBLIC_URL_SECONDS = 7 * 24 * 3600
+# A signed URL cannot be taken back: one handed out before its owner went private or blocked
+# someone works until it expires. So public URLs live two hours (they were a week), private
+# ones ten minutes; the caches that hold URLs keep them for a fraction of that (see
+# photos/selectors/entries.py), so whatever a reader is handed still works for a good while.
+PUBLIC_URL_SECONDS = 2 * 3600
 PRIVATE_URL_SECONDS = 10 * 60
+STASH_PREFIX = "tmp/uploads/"
+# S3's DeleteObjects takes at most this many keys per request.
+DELETE_BATCH = 1000
 
 
 def media_prefix(photo_id: int) -> str:
@@ -107,3 +119,47 @@ def signed_key_valid(key: str, expires: str, signature: str) -> bool:
     if not RENDITION_KEY.match(key) or not expires.isdigit() or int(expires) < time.time():
         return False
     return hmac.compare_digest(_signature(key, int(expires)), signature)
+
+
+def stash_key(user_id: int, token: str) -> str:
+    """Return the key of a web upload's stashed original."""
+    return f"{STASH_PREFIX}{user_id}/{token}"
+
+
+def stashes_delete_older_than(*, seconds: int, now: float | None = None) -> int:
+    """Delete stashed upload originals stored more than ``seconds`` ago; return how many."""
+    cutoff = (time.time() if now is None else now) - seconds
+    if not hasattr(default_storage, "bucket"):
+        old = [key for key, stored in _stashes_on_disk() if stored < cutoff]
+        for key in old:
+            default_storage.delete(key)
+        return len(old)
+    client = default_storage.connection.meta.client
+    pages = client.get_paginator("list_objects_v2").paginate(
+        Bucket=default_storage.bucket_name, Prefix=STASH_PREFIX
+    )
+    old = [
+        item["Key"]
+        for page in pages
+        for item in page.get("Contents", [])
+        if item["LastModified"].timestamp() < cutoff
+    ]
+    for start in range(0, len(old), DELETE_BATCH):
+        batch = old[start : start + DELETE_BATCH]
+        client.delete_objects(
+            Bucket=default_storage.bucket_name,
+            Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True},
+        )
+    return len(old)
+
+
+def _stashes_on_disk(folder: str = STASH_PREFIX.rstrip("/")) -> Iterator[tuple[str, float]]:
+    """Yield (key, stored at) of every stash in a file-system store."""
+    if not default_storage.exists(folder):
+        return
+    folders, files = default_storage.listdir(folder)
+    for name in files:
+        key = posixpath.join(folder, name)
+        yield key, default_storage.get_modified_time(key).timestamp()
+    for name in folders:
+        yield from _stashes_on_disk(posixpath.join(folder, name))

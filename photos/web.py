@@ -1,8 +1,10 @@
 """Posting from the browser in two steps (choose a filter from previews, then post), and the grid.
 
-Step one stores the original for a few minutes under a random key and shows it under every
-filter; step two posts it with the chosen filter, the random key doubling as the upload's
-Idempotency-Key so a double submit makes one photo. No JavaScript needed.
+Step one stores the original under a random key and shows it under every filter; step two
+posts it with the chosen filter, the random key doubling as the upload's Idempotency-Key so a
+double submit makes one photo. No JavaScript needed. The stashed original still carries its
+metadata (GPS included): step two deletes it, and the worker's ``photos.upload_stashes_sweep``
+deletes any left behind (abandoned, or a failed delete) after ``UPLOAD_STASH_SECONDS``.
 """
 
 from __future__ import annotations
@@ -25,15 +27,11 @@ from photos.images import ImageRejected, process_image
 from photos.selectors.media import user_photos_page
 from photos.services.upload import UploadInvalid, photo_create
 from photos.shortcodes import shortcode
-from photos.storage import rendition_url
+from photos.storage import rendition_url, stash_key
 
 PREVIEW_SIZE = 150
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 GRID_SIZE = 30
-
-
-def _stash_key(user_id: int, token: str) -> str:
-    return f"tmp/uploads/{user_id}/{token}"
 
 
 def _previews(data: bytes) -> list[tuple[str, str]]:
@@ -70,7 +68,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     except ImageRejected as exc:
         return render(request, "photos/upload.html", {"error": exc.message}, status=400)
     token = secrets.token_urlsafe(18)
-    default_storage.save(_stash_key(request.user.pk, token), ContentFile(data))
+    default_storage.save(stash_key(request.user.pk, token), ContentFile(data))
     context = {"previews": previews, "token": token, "caption": request.POST.get("caption", "")}
     return render(request, "photos/choose_filter.html", context)
 
@@ -80,12 +78,15 @@ def upload(request: HttpRequest) -> HttpResponse:
 def upload_post(request: HttpRequest) -> HttpResponse:
     """Post the photo stashed by ``upload`` with the chosen filter and caption."""
     token = request.POST.get("token", "")
-    key = _stash_key(request.user.pk, token)
-    if not token.replace("-", "").replace("_", "").isalnum() or not default_storage.exists(key):
-        expired = {"error": "That upload expired; choose the photo again."}
+    key = stash_key(request.user.pk, token)
+    expired = {"error": "That upload expired; choose the photo again."}
+    if not token.replace("-", "").replace("_", "").isalnum():
         return render(request, "photos/upload.html", expired, status=400)
-    with default_storage.open(key) as stashed:
-        data = stashed.read()
+    try:
+        with default_storage.open(key) as stashed:
+            data = stashed.read()
+    except FileNotFoundError:  # posted already (a double submit), swept, or never stashed
+        return render(request, "photos/upload.html", expired, status=400)
     try:
         posted = photo_create(
             user_id=request.user.pk,
@@ -95,6 +96,8 @@ def upload_post(request: HttpRequest) -> HttpResponse:
             idempotency_key=f"web:{token}",
         )
     except UploadInvalid as exc:
+        # The page asks for the photo again, so this stash will not be used.
+        default_storage.delete(key)
         return render(request, "photos/upload.html", {"error": exc.message}, status=400)
     default_storage.delete(key)
     return HttpResponseRedirect(f"/p/{shortcode(posted.photo_id)}/")

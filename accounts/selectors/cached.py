@@ -21,9 +21,11 @@ from accounts.selectors.users import picture_url
 from instaclone.caching import Kind, cached_fetch, cached_forget
 from instaclone.sharding.connections import query_shards, shard_for_user
 
-# A cached user carries its picture's signed URL, so the entry lives half as long as the URL.
-PICTURE_URL_SECONDS = 7 * 24 * 3600
-USER_SECONDS = PICTURE_URL_SECONDS // 2
+# A cached user carries its picture's signed URL, and photo cards (cached up to an hour) embed
+# cached users: the entry lives a sixth as long as the URL, so a URL read from a card built
+# from it works for at least 40 minutes more. Two hours, as for photos (photos/storage.py).
+PICTURE_URL_SECONDS = 2 * 3600
+USER_SECONDS = PICTURE_URL_SECONDS // 6
 GRAPH_SECONDS = 24 * 3600
 
 
@@ -75,7 +77,8 @@ def _hidden_load(user_ids: list[int]) -> dict[int, frozenset[int]]:
     return {user_id: frozenset(others) for user_id, others in found.items()}
 
 
-USERS = Kind("u", _users_load, USER_SECONDS)
+# u2: users cached before pictures' URLs lived two hours carry week-long ones.
+USERS = Kind("u2", _users_load, USER_SECONDS)
 FOLLOWEES = Kind("fe", _followees_load, GRAPH_SECONDS)
 HIDDEN = Kind("hd", _hidden_load, GRAPH_SECONDS)
 

@@ -117,7 +117,8 @@ def _username_exists(username: str) -> bool:
     return User.objects.alias(lower=Lower("username")).filter(lower=username.lower()).exists()
 
 
-def _email_clean(email: str, *, user_id: int | None = None) -> str:
+def email_normalize(email: str) -> str:
+    """Return the address as it would be stored; raise ``EmailInvalid`` if it is not one."""
     email = BaseUserManager.normalize_email(email.strip())
     if not email:
         raise EmailInvalid("Enter your email address.")
@@ -127,10 +128,12 @@ def _email_clean(email: str, *, user_id: int | None = None) -> str:
         raise EmailInvalid("Enter a valid email address.") from None
     if len(email) > EMAIL_MAX:
         raise EmailInvalid(f"Email addresses are at most {EMAIL_MAX} characters.")
-    others = User.objects.filter(email__iexact=email)
-    if user_id is not None:
-        others = others.exclude(pk=user_id)
-    if others.exists():
+    return email
+
+
+def _email_clean(email: str) -> str:
+    email = email_normalize(email)
+    if User.objects.filter(email__iexact=email).exists():
         raise EmailTaken("Another account uses this email address.")
     return email
 
@@ -203,10 +206,13 @@ def user_update_profile(
     full_name: str | None = None,
     bio: str | None = None,
     website: str | None = None,
-    email: str | None = None,
     is_private: bool | None = None,
 ) -> User:
-    """Change the given profile fields (None leaves a field as it is); return the user."""
+    """Change the given profile fields (None leaves a field as it is); return the user.
+
+    The email address is not among them: it changes only through a link mailed to the new
+    address (accounts/services/email_change.py), so the edit never reveals who has an address.
+    """
     changes: dict[str, object] = {}
     if full_name is not None:
         changes["full_name"] = _text_clean(
@@ -216,8 +222,6 @@ def user_update_profile(
         changes["bio"] = _text_clean(bio, field="bio", label="Bio", limit=BIO_MAX)
     if website is not None:
         changes["website"] = _website_clean(website)
-    if email is not None:
-        changes["email"] = _email_clean(email, user_id=user_id)
     if is_private is not None:
         changes["is_private"] = is_private
     with transaction.atomic(using=router.db_for_write(User)):

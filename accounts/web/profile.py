@@ -1,4 +1,4 @@
-"""Edit profile and change password, for the logged-in user."""
+"""Edit profile and change password, for the logged-in user; confirm a new email address."""
 
 from __future__ import annotations
 
@@ -11,15 +11,27 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from accounts.limits import (
+    LimiterUnavailable,
+    LimitExceeded,
+    client_ip,
+    count_email_change_attempt,
+)
 from accounts.models import User
 from accounts.selectors.users import picture_url
+from accounts.services import email_change
 from accounts.services.users import (
     AccountError,
+    email_normalize,
     user_change_password,
     user_set_profile_picture,
     user_update_profile,
 )
 from accounts.web.forms import PasswordChangeForm, ProfileForm, posted
+from accounts.web.refusals import refusal
+
+# Signed links are a few hundred characters; anything much longer is not one of ours.
+TOKEN_MAX = 1000
 
 
 def _current_user(request: HttpRequest) -> User:
@@ -47,13 +59,30 @@ def edit_profile(request: HttpRequest) -> HttpResponse:
         data = dict(form.cleaned_data)
         picture = data.pop("picture")
         try:
+            email = email_normalize(data.pop("email"))
+            changing = email_change.email_is_a_change(user_id=user.pk, email=email)
+            if changing:
+                # Counted before anything is saved or mailed, taken address or not.
+                count_email_change_attempt(user_id=user.pk, ip=client_ip(request))
             user = user_update_profile(user_id=user.pk, **data)
             if picture is not None:
                 user_set_profile_picture(user_id=user.pk, upload=picture)
+            if changing:
+                link_base = request.build_absolute_uri("/").rstrip("/")
+                email_change.email_change_request(user_id=user.pk, email=email, link_base=link_base)
+        except (LimitExceeded, LimiterUnavailable) as refused:
+            return refusal(request, refused, action="Changing your email")
         except AccountError as error:
             form.add_error(error.field, error.message)
         else:
             messages.success(request, "Your profile was saved.")
+            if changing:
+                # The same words whether or not another account has the address.
+                messages.info(
+                    request,
+                    f"We sent a confirmation link to {email}. "
+                    "Your email address changes when you open it.",
+                )
             return redirect("accounts:edit_profile")
     context = {"form": form, "picture_url": picture_url(user.profile_picture)}
     return render(request, "accounts/edit_profile.html", context)
@@ -81,3 +110,23 @@ def change_password(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Your password was changed.")
             return redirect("accounts:change_password")
     return render(request, "accounts/change_password.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def email_change_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """Show the change a mailed link carries; apply it on POST (mail scanners only GET)."""
+    context: dict[str, object] = {"title": "Confirm your email address"}
+    try:
+        if len(token) > TOKEN_MAX:
+            raise email_change.EmailChangeLinkInvalid(email_change.LINK_INVALID)
+        if request.method == "POST":
+            change = email_change.email_change_confirm(token=token)
+            context |= {"title": "Email address changed", "done": True}
+        else:
+            change = email_change.email_change_check(token=token)
+    except email_change.EmailChangeLinkInvalid as error:
+        context["error"] = error.message
+        return render(request, "accounts/email_change_confirm.html", context, status=400)
+    context["email"] = change.email
+    return render(request, "accounts/email_change_confirm.html", context)

@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern] = [
     path("logout/", signin.logout, name="logout"),
     path("edit/", profile.edit_profile, name="edit_profile"),
     path("password/change/", profile.change_password, name="change_password"),
+    path("email/confirm/<str:token>/", profile.email_change_confirm, name="email_change_confirm"),
     path("password/reset/", reset.PasswordResetRequestView.as_view(), name="password_reset"),
     path(
         "password/reset/sent/",

@@ -232,8 +232,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # The popular page is ranked by the worker's embedded beat (celery worker -B).
 POPULAR_EVERY_SECONDS = env_int("POPULAR_EVERY_SECONDS", 300)
+# Web uploads' stashed originals (with their GPS) older than this are deleted by a sweep that
+# runs every UPLOAD_STASH_SWEEP_EVERY_SECONDS (photos/web.py).
+UPLOAD_STASH_SECONDS = env_int("UPLOAD_STASH_SECONDS", 3600)
+UPLOAD_STASH_SWEEP_EVERY_SECONDS = env_int("UPLOAD_STASH_SWEEP_EVERY_SECONDS", 600)
 CELERY_BEAT_SCHEDULE = {
     "popular-rank": {"task": "feeds.popular_rank", "schedule": float(POPULAR_EVERY_SECONDS)},
+    "upload-stashes-sweep": {
+        "task": "photos.upload_stashes_sweep",
+        "schedule": float(UPLOAD_STASH_SWEEP_EVERY_SECONDS),
+    },
 }
 
 # Which jobs react to what happened (instaclone/events.py); names of Celery tasks.
@@ -369,6 +377,12 @@ PASSWORD_RESET_LIMIT_PER_IP = env_int("PASSWORD_RESET_LIMIT_PER_IP", 20)
 # Every reset request takes at least this long, so sending mail to a known address cannot be
 # told apart from doing nothing for an unknown one.
 PASSWORD_RESET_MIN_SECONDS = env_float("PASSWORD_RESET_MIN_SECONDS", 1.0)
+# Requests to change one's email (each mails a link or a notice): per account and per IP.
+EMAIL_CHANGE_LIMIT_WINDOW = env_int("EMAIL_CHANGE_LIMIT_WINDOW", 60 * 60)
+EMAIL_CHANGE_LIMIT_PER_ACCOUNT = env_int("EMAIL_CHANGE_LIMIT_PER_ACCOUNT", 5)
+EMAIL_CHANGE_LIMIT_PER_IP = env_int("EMAIL_CHANGE_LIMIT_PER_IP", 20)
+# How long a link confirming a new email address works.
+EMAIL_CHANGE_LINK_SECONDS = env_int("EMAIL_CHANGE_LINK_SECONDS", 24 * 3600)
 
 # --- Email: a file backend locally (one file per message), SMTP or console elsewhere ----------
 

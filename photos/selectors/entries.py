@@ -13,8 +13,10 @@
 - ``LIKED``: whether a user liked a photo (``(user_id, photo_id)``), for photos liked by more
   than ``LIKER_SET_MAX``; loaded from the like rows on the photos' shards.
 - ``PUBLIC_URLS`` / ``PRIVATE_URLS``: a photo's three signed rendition URLs (largest first) by
-  its storage prefix, kept for half of their life, so rebuilding a card signs nothing. A card
-  carries the public ones; a private owner's photos take the short-lived ones instead.
+  its storage prefix, so rebuilding a card signs nothing. A card carries the public ones; a
+  private owner's photos take the short-lived ones instead. A card's URLs may be
+  ``PUBLIC_URLS_CACHE_SECONDS`` old when it is built and it lives ``PHOTO_SECONDS``, so a URL
+  read from a card still works for at least ``PUBLIC_URL_SECONDS`` minus both (40 minutes).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ from photos.storage import (
 )
 
 PHOTO_SECONDS = 3600
+PUBLIC_URLS_CACHE_SECONDS = PUBLIC_URL_SECONDS // 6
+PRIVATE_URLS_CACHE_SECONDS = PRIVATE_URL_SECONDS // 2
 LIKED_SECONDS = 24 * 3600
 # Up to this many likers the card holds them all, so "did the viewer like it" needs no lookup.
 LIKER_SET_MAX = 256
@@ -213,10 +217,12 @@ def _urls_loader(seconds: int) -> Any:
     return load
 
 
-PHOTOS = Kind("card2", _photos_load, PHOTO_SECONDS)  # 2: the media object kept encoded
+# card3, url2: entries cached before URLs lived two hours carry week-long ones; new names
+# leave those to expire unread.
+PHOTOS = Kind("card3", _photos_load, PHOTO_SECONDS)
 LIKED = Kind("lk", _liked_load, LIKED_SECONDS)
-PUBLIC_URLS = Kind("url", _urls_loader(PUBLIC_URL_SECONDS), PUBLIC_URL_SECONDS // 2)
-PRIVATE_URLS = Kind("purl", _urls_loader(PRIVATE_URL_SECONDS), PRIVATE_URL_SECONDS // 2)
+PUBLIC_URLS = Kind("url2", _urls_loader(PUBLIC_URL_SECONDS), PUBLIC_URLS_CACHE_SECONDS)
+PRIVATE_URLS = Kind("purl", _urls_loader(PRIVATE_URL_SECONDS), PRIVATE_URLS_CACHE_SECONDS)
 
 
 def urls_warm(prefix: str, *, owner_id: int) -> None:

@@ -70,3 +70,53 @@ def test_frozen_memcached_reads_as_a_miss_within_seconds(frozen) -> None:  # typ
     assert response.status_code == 503
     assert response.json()["checks"][f"memcached:{server}"]["status"] == "down"
     assert elapsed < 5
+
+
+LIVENESS = b'{"status": "ok"}'
+
+
+@pytest.mark.django_db(databases=ALL)
+def test_healthz_from_outside_through_nginx_is_liveness_only() -> None:
+    # nginx connects from 127.0.0.1 and appends the address it saw to X-Forwarded-For.
+    response = Client(REMOTE_ADDR="127.0.0.1").get("/healthz", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert response.status_code == 200
+    assert response.content == LIVENESS
+
+
+@pytest.mark.django_db(databases=ALL)
+def test_healthz_ignores_a_forged_loopback_hop() -> None:
+    # Only the hop nginx wrote (the last) counts; the client's own "127.0.0.1" does not.
+    response = Client(REMOTE_ADDR="127.0.0.1").get(
+        "/healthz", HTTP_X_FORWARDED_FOR="127.0.0.1, 203.0.113.9"
+    )
+    assert response.status_code == 200
+    assert response.content == LIVENESS
+
+
+@pytest.mark.django_db(databases=ALL)
+def test_healthz_to_a_direct_remote_client_is_liveness_only() -> None:
+    response = Client(REMOTE_ADDR="198.51.100.4").get("/healthz")
+    assert response.status_code == 200
+    assert response.content == LIVENESS
+
+
+@pytest.mark.django_db(databases=ALL)
+def test_healthz_from_outside_shows_details_only_to_staff(make_user) -> None:  # type: ignore[no-untyped-def]
+    member = make_user(name="member")
+    staff = make_user(name="staff")
+    staff.is_staff = True
+    staff.save(update_fields=["is_staff"])
+    outside = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}
+
+    as_member = Client(**outside)
+    as_member.force_login(member)
+    assert as_member.get("/healthz").content == LIVENESS
+
+    as_staff = Client(**outside)
+    as_staff.force_login(staff)
+    response = as_staff.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert {check["status"] for check in body["checks"].values()} == {"ok"}
+    assert "postgres:default" in body["checks"]
