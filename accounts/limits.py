@@ -264,6 +264,8 @@ def count_email_change_attempt(*, user_id: int, ip: str) -> None:
                 settings.EMAIL_CHANGE_LIMIT_PER_ACCOUNT,
                 window,
             ),
-            _Counter(_key("email", "ip", _ip_key(ip)), settings.EMAIL_CHANGE_LIMIT_PER_IP, window),
+            _Counter(
+                _key("email", "ip", address_group(ip)), settings.EMAIL_CHANGE_LIMIT_PER_IP, window
+            ),
         ]
     )

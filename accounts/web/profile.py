@@ -14,7 +14,6 @@ from django.views.decorators.http import require_http_methods
 from accounts.limits import (
     LimiterUnavailable,
     LimitExceeded,
-    client_ip,
     count_email_change_attempt,
 )
 from accounts.models import User
@@ -29,6 +28,7 @@ from accounts.services.users import (
 )
 from accounts.web.forms import PasswordChangeForm, ProfileForm, posted
 from accounts.web.refusals import refusal
+from instaclone.clientip import client_ip
 
 # Signed links are a few hundred characters; anything much longer is not one of ours.
 TOKEN_MAX = 1000
