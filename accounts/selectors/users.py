@@ -71,6 +71,21 @@ def user_ids_by_username(names: Iterable[str]) -> list[int]:
     return sorted(found.values_list("id", flat=True))
 
 
+def user_public_locked(*, user_id: int) -> bool:
+    """Return whether strangers may see a user's photos (active and public), locking the row.
+
+    Precondition: inside a transaction on the users database. The row stays locked until it
+    ends, so a privacy switch or a ban of this user waits for the caller's writes.
+    """
+    row = (
+        User.objects.select_for_update(no_key=True)
+        .filter(id=user_id)
+        .values_list("is_active", "is_private")
+        .first()
+    )
+    return row is not None and row[0] and not row[1]
+
+
 def hidden_from(viewer_id: int | None) -> set[int]:
     """Return the users a viewer blocked or was blocked by (read from the viewer's shard)."""
     if viewer_id is None:
