@@ -86,9 +86,7 @@ def tags_owner_sync(*, owner_id: int) -> int:
         gained, lost = _counter(visible), _counter(not visible)
         for name in sorted(per_tag):
             rows = per_tag[name]
-            Tag.objects.filter(name=name).update(
-                **{gained: F(gained) + rows, lost: F(lost) - rows}
-            )
+            Tag.objects.filter(name=name).update(**{gained: F(gained) + rows, lost: F(lost) - rows})
     return sum(per_tag.values())
 
 
