@@ -291,12 +291,12 @@ def test_only_the_owners_words_put_a_photo_on_a_tag(make_user, token_for) -> Non
         f"{photo_id}_{owner.id}"
     ]
 
-    # The stranger's comment goes: the owner's own words still carry #said.
-    comment_delete(user_id=stranger.id, photo_id=photo_id, comment_id=hostile.id)
-    tagged = set(TagMedia.objects.filter(photo_id=photo_id).values_list("tag", flat=True))
-    assert tagged == {caption_tag, said, kept}
-    # The owner's first comment goes: #said with it, #kept stays on the second.
+    # The owner's first comment goes: #said with it, though the stranger's words still say it;
+    # #kept stays on the owner's second comment.
     comment_delete(user_id=owner.id, photo_id=photo_id, comment_id=first.id)
+    tagged = set(TagMedia.objects.filter(photo_id=photo_id).values_list("tag", flat=True))
+    assert tagged == {caption_tag, kept}
+    comment_delete(user_id=stranger.id, photo_id=photo_id, comment_id=hostile.id)
     tagged = set(TagMedia.objects.filter(photo_id=photo_id).values_list("tag", flat=True))
     assert tagged == {caption_tag, kept}
     assert _counts(said) == (0, 0)
