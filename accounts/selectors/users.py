@@ -9,8 +9,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from accounts.models import Block, BlockedBy, User
-from instaclone.sharding.connections import user_shard
+from accounts.models import User
 
 SEARCH_MAX = 50
 
@@ -86,16 +85,12 @@ def user_public_locked(*, user_id: int) -> bool:
     return row is not None and row[0] and not row[1]
 
 
-def hidden_from(viewer_id: int | None) -> set[int]:
-    """Return the users a viewer blocked or was blocked by (read from the viewer's shard)."""
-    if viewer_id is None:
-        return set()
-    with user_shard(viewer_id):
-        blocked = set(Block.objects.filter(user_id=viewer_id).values_list("target_id", flat=True))
-        blocked |= set(
-            BlockedBy.objects.filter(user_id=viewer_id).values_list("blocker_id", flat=True)
-        )
-    return blocked
+def hidden_from(viewer_id: int | None) -> frozenset[int]:
+    """Return the users a viewer blocked or was blocked by, through the cache."""
+    # Imported here: the cache module builds its users with this module's picture_url.
+    from accounts.selectors.cached import hidden_cached
+
+    return hidden_cached(viewer_id)
 
 
 def user_search(*, query: str, count: int, viewer_id: int | None) -> list[User]:
