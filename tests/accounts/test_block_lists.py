@@ -60,9 +60,7 @@ def _web(user: User, path: str) -> str:
     return response.content.decode()
 
 
-def test_follows_and_followers_hide_blocks_both_ways_and_page_on(
-    make_user, token_for
-) -> None:  # type: ignore[no-untyped-def]
+def test_follows_and_followers_hide_blocks_both_ways_and_page_on(make_user, token_for) -> None:  # type: ignore[no-untyped-def]
     world = _world(make_user)
     token = token_for(world.viewer)
     for path in (f"/v1/users/{world.owner.id}/follows", f"/v1/users/{world.owner.id}/followed-by"):
