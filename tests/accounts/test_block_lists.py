@@ -96,6 +96,13 @@ def test_likers_hide_blocks_both_ways(make_user, token_for) -> None:  # type: ig
     likers = _api(f"/v1/media/{photo_id}/likes", token_for(world.viewer))["data"]
     assert _names(likers) == _usernames(world, "cba")
     assert _names(_api(f"/v1/media/{photo_id}/likes")["data"]) == _usernames(world, "cybxa")
+    # The photo's four latest likers, as its media object shows them (the count stays exact).
+    media = _api(f"/v1/media/{photo_id}", token_for(world.viewer))["data"]
+    assert media["likes"]["count"] == 5
+    assert _names(media["likes"]["data"]) == _usernames(world, "cb")
+    assert _names(_api(f"/v1/media/{photo_id}")["data"]["likes"]["data"]) == _usernames(
+        world, "cybx"
+    )
 
 
 def test_search_hides_blocks_both_ways(make_user, token_for) -> None:  # type: ignore[no-untyped-def]
