@@ -125,10 +125,13 @@ class UploadKey(models.Model):
 
 @users_database
 class Tag(models.Model):
-    """A hashtag and how many visible photos carry it."""
+    """A hashtag: how many photos a stranger may see carry it, and how many others do."""
 
     name = models.CharField(max_length=100, primary_key=True)
+    # Photos of active public accounts: what GET /v1/tags/{name} answers.
     media_count = models.IntegerField(default=0)
+    # Photos of private or banned accounts, kept apart so a privacy switch moves, not recounts.
+    hidden_count = models.IntegerField(default=0)
 
     def __str__(self) -> str:
         return f"#{self.name}"
@@ -136,17 +139,37 @@ class Tag(models.Model):
 
 @users_database
 class TagMedia(models.Model):
-    """The tag -> photo index; ``photo_id`` sorts by time, so a tag page is one range scan."""
+    """The tag -> photo index; ``photo_id`` sorts by time, so a tag page is one range scan.
+
+    ``visible`` says whether the owner is active and public (photos/services/tags.py keeps it
+    so): a page reads visible rows from their own partial index, so however many hidden
+    photos a tag holds, none of them is read for a stranger.
+    """
 
     tag = models.CharField(max_length=100)
     photo_id = models.BigIntegerField()
     owner_id = models.BigIntegerField()
+    visible = models.BooleanField(default=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tag", "photo_id"], name="tagmedia_unique"),
         ]
-        indexes = [models.Index(fields=["tag", "-photo_id"], name="tagmedia_recent")]
+        indexes = [
+            models.Index(
+                fields=["tag", "-photo_id"],
+                condition=models.Q(visible=True),
+                name="tagmedia_visible_recent",
+            ),
+            # A follower's page reads the hidden rows of the owners they may see, one by one.
+            models.Index(
+                fields=["tag", "owner_id", "-photo_id"],
+                condition=models.Q(visible=False),
+                name="tagmedia_hidden_owner",
+            ),
+            # A privacy switch or a ban flips every row of the owner.
+            models.Index(fields=["owner_id"], name="tagmedia_owner"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.tag} on {self.photo_id}"

@@ -121,8 +121,9 @@ def tag_page(request: HttpRequest, name: str) -> HttpResponse:
         }
         for media in shown
     ]
-    more = cursor if len(shown) == TAG_PAGE_SIZE else None
-    context = {"name": name.lower(), "tag": tag, "grid": grid, "next_max_tag_id": more}
+    if tag is not None and tag.media_count <= 0:
+        tag = None  # only photos strangers may not see carry it: say nothing about them
+    context = {"name": name.lower(), "tag": tag, "grid": grid, "next_max_tag_id": cursor}
     return render(request, "photos/tag.html", context)
 
 

@@ -116,6 +116,7 @@ def users_requested_by(request: HttpRequest, page: Query[PageQuery]) -> dict[str
         max_id=params.max_id,
         min_id=params.min_id,
         status=EdgeStatus.REQUESTED,
+        viewer_id=request.auth.id,  # type: ignore[attr-defined]
     )
     return _edge_page(request, edges, params)
 
@@ -148,7 +149,11 @@ def users_follows(request: HttpRequest, user_id: str, page: Query[PageQuery]) ->
     owner = _content_owner(request, user_id)
     params = page.params()
     edges = follows_page(
-        user_id=owner.id, count=params.count + 1, max_id=params.max_id, min_id=params.min_id
+        user_id=owner.id,
+        count=params.count + 1,
+        max_id=params.max_id,
+        min_id=params.min_id,
+        viewer_id=_viewer_id(request),
     )
     return _edge_page(request, edges, params)
 
@@ -163,7 +168,11 @@ def users_followed_by(request: HttpRequest, user_id: str, page: Query[PageQuery]
     owner = _content_owner(request, user_id)
     params = page.params()
     edges = followers_page(
-        user_id=owner.id, count=params.count + 1, max_id=params.max_id, min_id=params.min_id
+        user_id=owner.id,
+        count=params.count + 1,
+        max_id=params.max_id,
+        min_id=params.min_id,
+        viewer_id=_viewer_id(request),
     )
     return _edge_page(request, edges, params)
 

@@ -97,9 +97,13 @@ def _edge_list(request: HttpRequest, username: str, *, followers: bool) -> HttpR
         return render(request, "accounts/graph/private.html", {"owner": owner}, status=403)
     max_id = _cursor(request)
     if followers:
-        edges = followers_page(user_id=owner.id, count=PAGE_SIZE + 1, max_id=max_id)
+        edges = followers_page(
+            user_id=owner.id, count=PAGE_SIZE + 1, max_id=max_id, viewer_id=viewer_id
+        )
     else:
-        edges = follows_page(user_id=owner.id, count=PAGE_SIZE + 1, max_id=max_id)
+        edges = follows_page(
+            user_id=owner.id, count=PAGE_SIZE + 1, max_id=max_id, viewer_id=viewer_id
+        )
     more = len(edges) > PAGE_SIZE
     edges = edges[:PAGE_SIZE]
     context = {
@@ -132,6 +136,7 @@ def requests(request: HttpRequest) -> HttpResponse:
         count=PAGE_SIZE + 1,
         max_id=_cursor(request),
         status=EdgeStatus.REQUESTED,
+        viewer_id=request.user.pk,
     )
     more = len(edges) > PAGE_SIZE
     edges = edges[:PAGE_SIZE]

@@ -93,6 +93,13 @@ def followees_cached(user_id: int) -> frozenset[int]:
     return cached_fetch({FOLLOWEES: [user_id]})[FOLLOWEES].get(user_id, frozenset())
 
 
+def hidden_cached(user_id: int | None) -> frozenset[int]:
+    """Return the users a user blocked or was blocked by (nobody for an anonymous viewer)."""
+    if user_id is None:
+        return frozenset()
+    return cached_fetch({HIDDEN: [user_id]})[HIDDEN].get(user_id, frozenset())
+
+
 def followees_forget(user_id: int, *, using: str | None) -> None:
     """Forget whom a user follows (call inside the transaction that changes it)."""
     cached_forget(FOLLOWEES, [user_id], using=using)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from accounts.models import Block, BlockedBy, Follower, Following
 from accounts.models.graph import EdgeStatus
+from accounts.selectors.cached import hidden_cached
 from instaclone.sharding.connections import query_shards, shard_for_user, user_shard
 
 COUNT_FIELDS = ("media", "follows", "followed_by")
@@ -106,11 +107,23 @@ def access(*, viewer_id: int | None, owner_id: int, owner_is_private: bool) -> A
 
 
 def follows_page(
-    *, user_id: int, count: int, max_id: int | None, min_id: int | None = None
+    *,
+    user_id: int,
+    count: int,
+    max_id: int | None,
+    min_id: int | None = None,
+    viewer_id: int | None = None,
 ) -> list[tuple[int, int]]:
-    """Return up to ``count`` (edge ID, followed user ID) pairs, newest first."""
+    """Return up to ``count`` (edge ID, followed user ID) pairs, newest first.
+
+    Users who blocked ``viewer_id`` or whom the viewer blocked are left out in the query, so a
+    page is full whenever more rows exist and its last edge is the right cursor.
+    """
+    hidden = hidden_cached(viewer_id)
     with user_shard(user_id):
         edges = Following.objects.filter(user_id=user_id, status=EdgeStatus.ACTIVE)
+        if hidden:
+            edges = edges.exclude(target_id__in=hidden)
         if max_id is not None:
             edges = edges.filter(id__lt=max_id)
         if min_id is not None:
@@ -125,10 +138,17 @@ def followers_page(
     max_id: int | None,
     min_id: int | None = None,
     status: str = EdgeStatus.ACTIVE,
+    viewer_id: int | None = None,
 ) -> list[tuple[int, int]]:
-    """Return up to ``count`` (edge ID, follower ID) pairs, newest first, of one status."""
+    """Return up to ``count`` (edge ID, follower ID) pairs, newest first, of one status.
+
+    Users hidden from ``viewer_id`` by a block, either way, are left out as in ``follows_page``.
+    """
+    hidden = hidden_cached(viewer_id)
     with user_shard(user_id):
         edges = Follower.objects.filter(user_id=user_id, status=status)
+        if hidden:
+            edges = edges.exclude(follower_id__in=hidden)
         if max_id is not None:
             edges = edges.filter(id__lt=max_id)
         if min_id is not None:

@@ -9,8 +9,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from accounts.models import Block, BlockedBy, User
-from instaclone.sharding.connections import user_shard
+from accounts.models import User
 
 SEARCH_MAX = 50
 
@@ -71,16 +70,27 @@ def user_ids_by_username(names: Iterable[str]) -> list[int]:
     return sorted(found.values_list("id", flat=True))
 
 
-def hidden_from(viewer_id: int | None) -> set[int]:
-    """Return the users a viewer blocked or was blocked by (read from the viewer's shard)."""
-    if viewer_id is None:
-        return set()
-    with user_shard(viewer_id):
-        blocked = set(Block.objects.filter(user_id=viewer_id).values_list("target_id", flat=True))
-        blocked |= set(
-            BlockedBy.objects.filter(user_id=viewer_id).values_list("blocker_id", flat=True)
-        )
-    return blocked
+def user_public_locked(*, user_id: int) -> bool:
+    """Return whether strangers may see a user's photos (active and public), locking the row.
+
+    Precondition: inside a transaction on the users database. The row stays locked until it
+    ends, so a privacy switch or a ban of this user waits for the caller's writes.
+    """
+    row = (
+        User.objects.select_for_update(no_key=True)
+        .filter(id=user_id)
+        .values_list("is_active", "is_private")
+        .first()
+    )
+    return row is not None and row[0] and not row[1]
+
+
+def hidden_from(viewer_id: int | None) -> frozenset[int]:
+    """Return the users a viewer blocked or was blocked by, through the cache."""
+    # Imported here: the cache module builds its users with this module's picture_url.
+    from accounts.selectors.cached import hidden_cached
+
+    return hidden_cached(viewer_id)
 
 
 def user_search(*, query: str, count: int, viewer_id: int | None) -> list[User]:

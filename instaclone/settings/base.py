@@ -249,6 +249,8 @@ EVENT_JOBS: dict[str, tuple[str, ...]] = {
     "photo.posted": ("feeds.photo_posted",),
     "photo.deleted": ("feeds.photo_deleted",),
     "follow.changed": ("feeds.follow_changed",),
+    # A save that may switch privacy or ban: tag pages count and list public photos apart.
+    "user.visibility_changed": ("photos.tags_owner_sync",),
 }
 
 # --- Feeds ---------------------------------------------------------------------------------------

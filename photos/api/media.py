@@ -210,7 +210,7 @@ def media_delete(request: HttpRequest, media_id: str) -> dict[str, Any]:
 )
 def media_likers(request: HttpRequest, media_id: str) -> dict[str, Any]:
     photo, _ = _visible(request, _media_id(media_id))
-    likers = media_reads.likers_page(photo_id=photo.id, count=120)
+    likers = media_reads.likers_page(photo_id=photo.id, count=120, viewer_id=_viewer(request))
     people = users_by_id(likers)
     return envelope([user_short(people[u]) for u in likers if u in people])
 

@@ -67,7 +67,8 @@ def tags_search(request: HttpRequest, query: Query[TagSearchQuery]) -> dict[str,
 )
 def tags_detail(request: HttpRequest, name: str) -> dict[str, Any]:
     tag = tag_get(_name(name))
-    if tag is None:
+    # Counted are the photos a stranger may see; a tag only private photos carry stays unknown.
+    if tag is None or tag.media_count <= 0:
         raise APINotFoundError("no photo carries this tag")
     return envelope({"name": tag.name, "media_count": tag.media_count})
 
@@ -89,7 +90,8 @@ def tags_media(request: HttpRequest, name: str, page: Query[TagPageQuery]) -> Ht
         base_url=request.build_absolute_uri("/").rstrip("/"),
     )
     pagination: dict[str, str] = {}
-    if cursor is not None and len(data) == params.count:
+    # A page cut short by hidden rows still carries the cursor: the rest of the tag follows.
+    if cursor is not None:
         pagination = {
             "next_url": next_url(request, {"max_tag_id": str(cursor)}),
             "next_max_tag_id": str(cursor),

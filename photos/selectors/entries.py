@@ -115,6 +115,8 @@ def _photos_load(photo_ids: list[int]) -> dict[int, dict[str, Any]]:
         likers = row[-2]
         card["likers"] = [short_user(people[u]) for u in likers[:LIKERS_SHOWN] if u in people]
         card["liker_ids"] = frozenset(likers) if len(likers) <= LIKER_SET_MAX else None
+        # Who the shown likers are, so a reader can take out those blocked from the viewer.
+        card["liker_shown"] = frozenset(int(u["id"]) for u in card["likers"])
         card["comments"] = [
             {
                 "id": str(comment_id),
@@ -172,7 +174,7 @@ def _ready(card: dict[str, Any]) -> dict[str, Any]:
     }
     if not card["owner_private"]:
         media["images"] = images_object(card["public_urls"])
-    keep = ("id", "user_id", "media_key", "owner_private", "liker_ids", "code")
+    keep = ("id", "user_id", "media_key", "owner_private", "liker_ids", "liker_shown", "code")
     return {**{name: card[name] for name in keep}, "media_json": orjson.dumps(media)[:-1]}
 
 

@@ -102,7 +102,7 @@ def _encoded(
     link = base_url + reverse("permalink", args=["-"])[:-2]  # "/p/", found once
     return [
         media_encoded(
-            card,
+            _likers_unhidden(card, hidden),
             urls=private_urls[card["media_key"]] if card["owner_private"] else None,
             has_liked=viewer_id is not None
             and (
@@ -114,6 +114,18 @@ def _encoded(
         )
         for card in shown
     ]
+
+
+def _likers_unhidden(card: dict[str, Any], hidden: frozenset[int]) -> dict[str, Any]:
+    """Return the card without the shown likers who blocked the viewer or whom they blocked.
+
+    The common case costs one set intersection; only a card showing such a liker is decoded.
+    """
+    if not hidden & card.get("liker_shown", frozenset()):  # cards cached before it: none
+        return card
+    media = orjson.loads(card["media_json"] + b"}")
+    media["likes"]["data"] = [u for u in media["likes"]["data"] if int(u["id"]) not in hidden]
+    return {**card, "media_json": orjson.dumps(media)[:-1]}
 
 
 def _may_see(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import User
+from accounts.selectors.cached import hidden_cached
 from accounts.selectors.graph import access
 from accounts.selectors.users import user_short
 from instaclone.sharding.connections import photo_shard, user_shard
@@ -77,14 +78,17 @@ def liked_page(*, user_id: int, count: int, max_id: int | None) -> list[tuple[in
         return list(rows.order_by("-id").values_list("id", "photo_id", "owner_id")[:count])
 
 
-def likers_page(*, photo_id: int, count: int) -> list[int]:
-    """Return up to ``count`` user IDs who liked a photo, newest first."""
+def likers_page(*, photo_id: int, count: int, viewer_id: int | None = None) -> list[int]:
+    """Return up to ``count`` user IDs who liked a photo, newest first.
+
+    Users who blocked ``viewer_id`` or whom the viewer blocked are left out in the query.
+    """
+    hidden = hidden_cached(viewer_id)
     with photo_shard(photo_id):
-        return list(
-            Like.objects.filter(photo_id=photo_id)
-            .order_by("-id")
-            .values_list("user_id", flat=True)[:count]
-        )
+        likes = Like.objects.filter(photo_id=photo_id)
+        if hidden:
+            likes = likes.exclude(user_id__in=hidden)
+        return list(likes.order_by("-id").values_list("user_id", flat=True)[:count])
 
 
 def comments_page(*, photo_id: int, count: int, max_id: int | None) -> list[Comment]:

@@ -1,4 +1,14 @@
-"""Reads of tags: a tag, tag search, and a tag's recent photos that the viewer may see."""
+"""Reads of tags: a tag, tag search, and a tag's recent photos that the viewer may see.
+
+A page reads two bounded ranges of the index, never a loop over whatever a tag holds:
+
+- the visible rows (owners active and public) from their partial index, at most
+  ``SCAN_FACTOR * count`` of them: what hydration then drops (an owner who blocked the viewer
+  or whom the viewer blocked, a photo deleted or banned a moment ago) is bounded too, and
+  when it drops many the page ends early with a cursor at the last row read;
+- for a signed-in viewer, the hidden rows of the viewer's own and their followees' photos only
+  (index on tag, owner), however many hidden photos strangers put on the tag.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +16,13 @@ from typing import Any
 
 from django.db.models.functions import Lower
 
+from accounts.selectors.cached import followees_cached
 from photos.models import Tag, TagMedia
 from photos.selectors.hydration import Audience, media_objects
 
 SEARCH_MAX = 50
+# Index rows read per page and range, in units of the page size.
+SCAN_FACTOR = 2
 
 
 def tag_get(name: str) -> Tag | None:
@@ -34,25 +47,35 @@ def tag_photos_page(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """Return up to ``count`` visible media objects of a tag, newest first, and the next cursor.
 
-    Photos the viewer may not see are skipped; the cursor is the last index row read, so paging
-    never loops on a run of hidden photos. None means there is nothing older.
+    The page may hold fewer than ``count`` when the rows read ran into hidden ones; the cursor
+    then continues after the last row read. None means there is nothing older.
     """
-    shown: list[dict[str, Any]] = []
-    cursor = max_id
-    while len(shown) < count:
-        rows = TagMedia.objects.filter(tag=name.lower())
-        if cursor is not None:
-            rows = rows.filter(photo_id__lt=cursor)
-        batch = list(rows.order_by("-photo_id").values_list("photo_id", "owner_id")[: count * 2])
-        if not batch:
-            return shown, None
-        found = media_objects(
-            batch, viewer_id=viewer_id, base_url=base_url, audience=Audience.VISIBLE
+    tag = name.lower()
+    scan = SCAN_FACTOR * count
+    public = TagMedia.objects.filter(tag=tag, visible=True)
+    if max_id is not None:
+        public = public.filter(photo_id__lt=max_id)
+    rows = list(public.order_by("-photo_id").values_list("photo_id", "owner_id")[:scan])
+    # Rows older than the last one read are unknown yet: nothing below it belongs on this page.
+    floor = rows[-1][0] if len(rows) == scan else None
+    if viewer_id is not None:
+        own = TagMedia.objects.filter(
+            tag=tag, visible=False, owner_id__in=[viewer_id, *followees_cached(viewer_id)]
         )
-        cursor = batch[-1][0]
-        for media in found:
-            shown.append(media)
-            if len(shown) == count:
-                cursor = int(media["id"].split("_")[0])
-                break
-    return shown, cursor
+        if max_id is not None:
+            own = own.filter(photo_id__lt=max_id)
+        if floor is not None:
+            own = own.filter(photo_id__gt=floor)
+        rows += own.order_by("-photo_id").values_list("photo_id", "owner_id")[:scan]
+        rows.sort(reverse=True)
+        rows = rows[:scan]
+        if len(rows) == scan:
+            floor = rows[-1][0]
+    found = media_objects(rows, viewer_id=viewer_id, base_url=base_url, audience=Audience.VISIBLE)
+    if len(found) > count:
+        return found[:count], _photo_id(found[count - 1])
+    return found, floor
+
+
+def _photo_id(media: dict[str, Any]) -> int:
+    return int(media["id"].split("_")[0])

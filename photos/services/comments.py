@@ -27,7 +27,7 @@ class CommentNotFound(LookupError):
 
 
 def comment_create(*, user_id: int, photo_id: int, text: str) -> Comment:
-    """Add a comment; its hashtags put the photo under those tags too."""
+    """Add a comment; the owner's own hashtags put the photo under those tags too."""
     cleaned = text_clean(text, what="comment")
     if not cleaned:
         raise TextInvalid("The comment is empty.")
@@ -43,7 +43,8 @@ def comment_create(*, user_id: int, photo_id: int, text: str) -> Comment:
         Photo.objects.filter(id=photo_id).update(comment_count=F("comment_count") + 1)
         photos_forget([photo_id], using=shard.alias)
         owner_id = photo.user_id
-        if tags:
+        # Only the owner's words index the photo: a stranger's #tag must not put it on a page.
+        if tags and user_id == owner_id:
             transaction.on_commit(
                 lambda: tags_index(photo_id=photo_id, owner_id=owner_id, tags=tags),
                 using=shard.alias,
@@ -65,14 +66,18 @@ def comment_delete(*, user_id: int, photo_id: int, comment_id: int) -> None:
         comment.delete()
         Photo.objects.filter(id=photo_id).update(comment_count=F("comment_count") - 1)
         photos_forget([photo_id], using=shard.alias)
-        # A tag stays while the caption or another comment still uses it.
+        # A tag stays while the owner's words (the caption, another own comment) still carry it.
+        # Anyone's comment is checked: rows a stranger's comment once indexed go with it too.
+        owner_id = photo.user_id
         still = set(photo.tags)
-        for tags in Comment.objects.filter(photo_id=photo_id).values_list("tags", flat=True):
+        owner_said = Comment.objects.filter(photo_id=photo_id, user_id=owner_id)
+        for tags in owner_said.values_list("tags", flat=True):
             still.update(tags)
         gone = [tag for tag in comment.tags if tag not in still]
         if gone:
             transaction.on_commit(
-                lambda: tags_unindex(photo_id=photo_id, tags=gone), using=shard.alias
+                lambda: tags_unindex(photo_id=photo_id, owner_id=owner_id, tags=gone),
+                using=shard.alias,
             )
 
 
@@ -99,7 +104,7 @@ def photo_delete(*, user_id: int, photo_id: int) -> None:
         prefix = photo.media_key
 
         def after() -> None:
-            tags_unindex(photo_id=photo_id, tags=all_tags)
+            tags_unindex(photo_id=photo_id, owner_id=user_id, tags=all_tags)
             unmap_photos([photo_id])
             like_outbox_drain(photo_id=photo_id)
             if prefix:
