@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -42,6 +43,27 @@ def _access_logs(since: dict[str, int] | None = None) -> dict[str, str]:
     return texts
 
 
+def _settled_logs(offsets: dict[str, int], marker: str, count: int) -> dict[str, str]:
+    """Return the logs' new text once nginx and Gunicorn logged ``count`` requests each.
+
+    Both write a request's line after its answer is sent, so the client can read the logs
+    before the last line is there; wait for it (bounded), then let the assertions judge.
+    """
+    deadline = time.monotonic() + 10
+    while True:
+        new = _access_logs(offsets)
+        nginx = [line for line in new["nginx.access.log"].splitlines() if "/v1/users/self" in line]
+        gunicorn = [
+            line
+            for name in ("gunicorn-0.access.log", "gunicorn-1.access.log")
+            for line in new.get(name, "").splitlines()
+            if marker in line
+        ]
+        if (len(nginx) >= count and len(gunicorn) >= count) or time.monotonic() > deadline:
+            return new
+        time.sleep(0.05)
+
+
 def test_access_logs_hold_no_access_token(
     browser: Callable[[], Any], sign_up: Callable[[Any], str], api: Callable[..., Any]
 ) -> None:
@@ -73,13 +95,13 @@ def test_access_logs_hold_no_access_token(
     ]
 
     assert answers == [200, 200, 200, 400]
+    new = _settled_logs(offsets, marker, len(answers))
     logs = _access_logs()
     assert sorted(logs) == ["gunicorn-0.access.log", "gunicorn-1.access.log", "nginx.access.log"]
     for log_name, text in logs.items():
         assert token not in text, log_name
         assert made_up not in text, log_name
     # The requests did reach both logs: nginx keeps their path without the query ...
-    new = _access_logs(offsets)
     ours = [line for line in new["nginx.access.log"].splitlines() if "/v1/users/self" in line]
     assert [line.split('"')[1] for line in ours] == [
         "GET /v1/users/self?[withheld: access_token] HTTP/1.1"
