@@ -6,6 +6,7 @@
 #   make test    start the test stack (own ports), run pytest against it
 #   make bench   test-profile data services, then python -m tests.bench
 #   make lint    ruff check + ruff format --check     make clean    stop both stacks, delete .run
+#   make fuzz-api  Schemathesis over the v1 API through the test stack's nginx (>= 10,000 cases)
 
 SHELL := /bin/bash
 VPY := .venv/bin/python
@@ -14,7 +15,7 @@ ANYPY := $$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: bootstrap up down status test bench lint clean
+.PHONY: bootstrap up down status test bench lint clean fuzz-api
 
 bootstrap:
 	@bash deploy/bootstrap.sh
@@ -37,6 +38,12 @@ test: bootstrap
 bench: bootstrap
 	@$(VPY) deploy/stack.py up --profile test
 	@eval "$$($(VPY) deploy/stack.py env --profile test)" && $(VPY) -m tests.bench $(BENCH_ARGS)
+
+# The long run of tests/fuzz/api (the short one is part of `make test`); prints its figures.
+fuzz-api: bootstrap
+	@$(VPY) deploy/stack.py up --profile test
+	@eval "$$($(VPY) deploy/stack.py env --profile test)" && FUZZ_API_SCALE=full \
+	$(VPY) -m pytest tests/fuzz/api -q -s -p no:cacheprovider
 
 lint: bootstrap
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .

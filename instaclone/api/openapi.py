@@ -78,6 +78,8 @@ PARAMETER_PATTERNS = {
     # are a subset of those accepted.
     "name": r"^#*[A-Za-z0-9_]{1,100}$",
 }
+# "self" is the one user every token can reach; an example gives clients a start that answers.
+PARAMETER_EXAMPLES = {"user_id": ["self"]}
 
 
 def oauth2_scheme() -> dict[str, Any]:
@@ -170,6 +172,8 @@ def _constrain_parameters(operation: dict[str, Any]) -> None:
         target = _string_schema(parameter.get("schema", {})) if pattern else None
         if target is not None:
             target["pattern"] = pattern
+            if parameter["name"] in PARAMETER_EXAMPLES:
+                target["examples"] = PARAMETER_EXAMPLES[parameter["name"]]
 
 
 def _form_fields_not_null(operation: dict[str, Any]) -> None:
