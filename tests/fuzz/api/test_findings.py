@@ -164,3 +164,17 @@ def test_every_link_names_an_operation_and_its_parameters() -> None:
                 declared = {p["name"] for p in target.get("parameters", [])}
                 assert set(link["parameters"]) <= declared, (name, link)
     assert sources >= 15
+
+
+def test_the_compose_nginx_answers_a_long_request_line_as_the_local_one_does() -> None:
+    from pathlib import Path
+
+    deploy = Path(__file__).resolve().parents[3] / "deploy"
+
+    def block(name: str) -> list[str]:
+        lines = [line.strip() for line in (deploy / name).read_text().splitlines()]
+        start = lines.index("error_page 414 /errors/414.json;")
+        return lines[start : start + 6]
+
+    assert block("nginx.compose.conf") == block("nginx.conf.template")
+    assert "limit_request_line = 8190" in (deploy / "gunicorn.conf.py").read_text()
