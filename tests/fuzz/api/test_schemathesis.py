@@ -76,7 +76,7 @@ SCALES = {
         runs=(Run("examples,fuzzing", 12), Run("stateful", 40)), seed=20261204, min_cases=400
     ),
     "full": Scale(
-        runs=(Run("examples,coverage,fuzzing", 300), Run("stateful", 400)),
+        runs=(Run("examples,coverage,fuzzing", 420), Run("stateful", 400)),
         seed=20261204,
         min_cases=10_000,
     ),
