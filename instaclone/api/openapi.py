@@ -7,7 +7,9 @@ does. Every answer carries the rate-limit headers.
 
 The document also says what the API accepts, so a client (or a fuzzer) can send valid requests:
 the forms IDs and tag names take (``PARAMETER_PATTERNS``), that a form field is absent rather
-than null, and the links from an answer to the operations its IDs feed (``links.py``).
+than null, and the links from an answer to the operations its IDs feed (``links.py``). The ID
+pattern is built here by hand (``decimal_at_most``): IDs travel as strings, to which JSON Schema's
+``maximum`` does not apply, and no library writes a regular expression for a numeric range.
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ def decimal_at_most(limit: int) -> str:
 _ID = decimal_at_most(MAX_ID)
 # v1's media ID form "<photo_id>_<user_id>" reads as the photo ID (instaclone.api.params).
 _MEDIA_ID = rf"{_ID}(?:_[0-9]{{1,19}})?"
-# The exact forms params.parse_id and the views accept; anything else is answered 400.
+# What params.parse_id and the views accept (less leading zeros, which they read too); a value
+# of another form is answered 400.
 PARAMETER_PATTERNS = {
     "user_id": rf"^(?:self|{_ID})$",
     "media_id": rf"^{_MEDIA_ID}$",
