@@ -35,6 +35,10 @@ keepalive = 2
 max_requests = 20000
 max_requests_jitter = 5000
 
+# Gunicorn's largest request line, the same as nginx's 8 KB buffer (nginx.conf.template): a longer
+# one gets nginx's JSON 414; with Gunicorn's 4094-byte default, lines in between got an HTML 414.
+limit_request_line = 8190
+
 # nginx on the same host sets X-Forwarded-For/Proto/Host; trust them only from there.
 forwarded_allow_ips = "127.0.0.1"
 
