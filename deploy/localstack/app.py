@@ -236,8 +236,14 @@ class Celery(Service):
 
     def wait_ready(self, timeout: float = 30) -> None:
         super().wait_ready(timeout)
-        # A worker that cannot import the app dies a moment after it wrote its pid file.
+        # A worker that cannot import the app dies a moment after it wrote its pid file. The
+        # detached worker also rewrites that file once it has imported the app (celery drops a
+        # pid file naming its own pid, then writes it again), so a single look can fall between
+        # the two on a loaded machine: look again for a while before calling it dead.
         time.sleep(2)
+        deadline = time.monotonic() + self.pid_grace
+        while self.pid() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
         if self.pid() is None:
             raise StackError(
                 f"celery exited after starting; its log is {self.logfile}:\n{tail(self.logfile)}"
