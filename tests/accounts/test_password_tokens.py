@@ -1,11 +1,13 @@
 """A new password ends what the old one opened: every door revokes tokens and other sessions.
 
-The doors are the web change-password form, the reset link and the admin's password form.
+The doors are the web change-password form, the reset link, the admin's password form, Django's
+`changepassword` command and any other `set_password()` + `save()`.
 Each test uses a token through the API first, then sees the API refuse it after the change.
 """
 
 from __future__ import annotations
 
+import io
 import random
 import re
 import secrets
@@ -14,6 +16,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -213,3 +216,37 @@ def test_an_admin_disabling_the_password_revokes_tokens() -> None:
     _assert_revoked(raw, user)
     user.refresh_from_db()
     assert not user.has_usable_password()
+
+
+def test_manage_py_changepassword_revokes_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    user = _user()
+    raw = _token(user)
+    # Django's command reads the new password twice from the terminal.
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": NEW)
+
+    call_command("changepassword", user.username, stdout=io.StringIO())
+
+    _assert_revoked(raw, user)
+    user.refresh_from_db()
+    assert user.check_password(NEW)
+
+
+def test_set_password_and_save_anywhere_revokes_tokens() -> None:
+    user = _user()
+    raw = _token(user)
+
+    user.set_password(NEW)
+    user.save()
+
+    _assert_revoked(raw, user)
+
+
+def test_a_save_without_a_new_password_keeps_the_tokens() -> None:
+    user = _user()
+    raw = _token(user)
+
+    user.full_name = "Ada"
+    user.save()
+
+    answer = _client().get("/v1/users/self", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert answer.status_code == 200
