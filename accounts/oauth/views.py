@@ -43,6 +43,13 @@ REQUIRED_FIELDS = {
     "password": ("username", "password"),
     "authorization_code": ("code", "redirect_uri"),
 }
+# What identifies the client when it does not use HTTP Basic. A public client (an app that cannot
+# keep a secret) sends no client_secret with its code and proves itself with the PKCE
+# code_verifier instead; oauthlib refuses a confidential client that leaves its secret out.
+CLIENT_FIELDS = {
+    "password": ("client_id", "client_secret"),
+    "authorization_code": ("client_id",),
+}
 MAX_FIELD_LENGTH = 4096
 # How long to tell clients to wait when the log-in limiter cannot be asked.
 LIMITER_RETRY_AFTER = 30
@@ -180,7 +187,7 @@ def request_problem(request: HttpRequest, params: QueryDict) -> str:
         got = f"got {grant_type[:40]!r}" if grant_type else "it is missing"
         return f"grant_type must be password or authorization_code; {got}."
     basic_auth = request.META.get("HTTP_AUTHORIZATION", "").lower().startswith("basic ")
-    needed = (() if basic_auth else ("client_id", "client_secret")) + REQUIRED_FIELDS[grant_type]
+    needed = (() if basic_auth else CLIENT_FIELDS[grant_type]) + REQUIRED_FIELDS[grant_type]
     missing = [name for name in needed if not params.get(name)]
     if missing:
         return f"Missing required parameter{'s' if len(missing) > 1 else ''}: {', '.join(missing)}."

@@ -228,3 +228,79 @@ def test_oauth_app_command_refuses_an_http_redirect_uri() -> None:
         "redirect uri URI Validation error. invalid_scheme: http://app.example.com/callback"
     )
     assert not Application.objects.filter(name="plain").exists()
+
+
+def _public_code(client: Client, person: User) -> tuple[Application, str, str]:
+    """Return a public app, a PKCE verifier and the code issued for its challenge."""
+    app = _app(Application.CLIENT_PUBLIC)
+    client.force_login(person)
+    verifier, challenge = _pkce()
+    query = _authorize(client, app, code_challenge=challenge, code_challenge_method="S256")
+    return app, verifier, query["code"][0]
+
+
+def test_public_client_exchanges_its_code_with_the_verifier_and_no_secret(
+    client: Client, person: User
+) -> None:
+    app, verifier, code = _public_code(client, person)
+
+    answer = client.post(
+        "/oauth/access_token",
+        {
+            "client_id": app.client_id,
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CALLBACK,
+            "code_verifier": verifier,
+        },
+    )
+
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert body["user"]["id"] == str(person.pk)
+    me = Client().get("/v1/users/self", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
+    assert me.json()["data"]["id"] == str(person.pk)
+
+
+@pytest.mark.parametrize("verifier", ["", "wrong"], ids=["without-verifier", "wrong-verifier"])
+def test_public_client_code_without_the_right_verifier_is_refused(
+    client: Client, person: User, verifier: str
+) -> None:
+    app, right, code = _public_code(client, person)
+    form = {
+        "client_id": app.client_id,
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": CALLBACK,
+    }
+    if verifier:
+        form["code_verifier"] = verifier * 11  # 55 characters: well formed, not the one
+
+    answer = client.post("/oauth/access_token", form)
+
+    assert answer.status_code == 400
+    assert answer.json()["error_type"] == "OAuthException"
+    assert AccessToken.objects.filter(user=person).count() == 0
+
+
+def test_confidential_client_without_its_secret_is_refused(client: Client, person: User) -> None:
+    secret = secrets.token_urlsafe(32)
+    app = _app(Application.CLIENT_CONFIDENTIAL, secret)
+    client.force_login(person)
+    code = _authorize(client, app)["code"][0]
+
+    answer = client.post(
+        "/oauth/access_token",
+        {
+            "client_id": app.client_id,
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CALLBACK,
+        },
+    )
+
+    assert (answer.status_code, answer.json()["error_message"]) == (
+        400,
+        "Invalid client_id or client_secret.",
+    )
+    assert AccessToken.objects.filter(user=person).count() == 0
