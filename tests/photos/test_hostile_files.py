@@ -194,11 +194,12 @@ def test_hostile_file_gets_its_answer(case: Case, outcomes: dict[str, Result]) -
 def test_hostile_file_is_answered_within_a_second(case: Case, outcomes: dict[str, Result]) -> None:
     result = outcomes[case.name]
 
-    assert "seconds" in result, result
-    # Refusals must come within a second (the rule). A file that is accepted is a real
-    # image whose processing time depends on the machine; it only has to finish, not hang.
+    assert "cpu_seconds" in result, result
+    # Refusals must cost under a second (the rule), counted in CPU time: the work the
+    # file makes us do, which a loaded machine does not stretch as it stretches wall time. A
+    # file that is accepted is a real image; it only has to finish, not hang.
     limit = TIME_LIMIT if case.expected != ACCEPTED else ACCEPTED_TIME_LIMIT
-    assert result["seconds"] < limit, f"{case.why} -> {result}"
+    assert result["cpu_seconds"] < limit, f"{case.why} -> {result}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)

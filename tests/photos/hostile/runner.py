@@ -61,6 +61,7 @@ def run_case(case: Case) -> dict[str, object]:
     digest = hashlib.sha256(data).hexdigest()
     result: dict[str, object] = {"name": case.name, "bytes": len(data), "sha256": digest}
     started = time.monotonic()
+    cpu_started = time.process_time()
     try:
         processed = process_image(data, crop=case.crop)
     except ImageRejected as rejected:
@@ -82,9 +83,14 @@ def run_case(case: Case) -> dict[str, object]:
         )
     finally:
         elapsed = time.monotonic() - started
+        cpu = time.process_time() - cpu_started
         signal.setitimer(signal.ITIMER_REAL, 0)
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-    result.update(seconds=round(elapsed, 4), peak_rss_growth=_status()["VmHWM"] - rss)
+    result.update(
+        seconds=round(elapsed, 4),
+        cpu_seconds=round(cpu, 4),
+        peak_rss_growth=_status()["VmHWM"] - rss,
+    )
     return result
 
 
