@@ -95,14 +95,14 @@ MATRIX: dict[str, list[Case]] = {
             NO_REQUEST,
             {"action": "approve"},
             lambda w: {"user_id": str(w.requester.id)},
-        ),  # fmt: skip
+        ),
         Case(
             "ignore the requester's request",
             NO_REQUEST,
             NO_REQUEST,
             {"action": "ignore"},
             lambda w: {"user_id": str(w.requester.id)},
-        ),  # fmt: skip
+        ),
         Case("approve on the owner", NO_REQUEST, NO_REQUEST, {"action": "approve"}),
         Case("ignore on the owner", NO_REQUEST, NO_REQUEST, {"action": "ignore"}),
     ],
@@ -116,7 +116,7 @@ MATRIX: dict[str, list[Case]] = {
             OK,
             {},
             lambda w: {"media_id": f"{w.photo_id}_{w.attacker.id}"},
-        ),  # fmt: skip
+        ),
     ],
     "DELETE /media/{media_id}": [
         Case("delete", NOT_ALLOWED, NOT_OWNER),
@@ -126,7 +126,7 @@ MATRIX: dict[str, list[Case]] = {
             NOT_OWNER,
             {},
             lambda w: {"media_id": f"{w.photo_id}_{w.attacker.id}"},
-        ),  # fmt: skip
+        ),
     ],
     "GET /media/{media_id}/likes": [Case("likers", NOT_ALLOWED, OK)],
     "POST /media/{media_id}/likes": [Case("like", NOT_ALLOWED, OK)],
@@ -141,7 +141,7 @@ MATRIX: dict[str, list[Case]] = {
             NO_COMMENT,
             {},
             lambda w: {"media_id": str(w.attacker_photo_id)},
-        ),  # fmt: skip
+        ),
     ],
     # Tag names are not objects of one person; tests/photos/test_tags.py covers what they show.
     "GET /tags/{name}": [],
