@@ -204,7 +204,6 @@ def test_every_id_route_is_in_the_matrix() -> None:
     routes = {str(op) for op in ID_ROUTES}
 
     assert routes == set(MATRIX), f"routes to classify: {sorted(routes - set(MATRIX))}"
-    assert len(routes) == 17
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@ Every kind of answer (a page, an API error, a missing page, a refused host, a wr
 carries the browser-hardening headers, names no server version, and never shows Django's debug
 page or a traceback. Pages a view renders also refuse framing; answers made before or after the
 views (a refused host, an unknown /v1/ path, a wrong method) hold nothing worth framing and
-today go without X-Frame-Options. Settings themselves are checked in tests/instaclone/test_settings.py.
+today go without X-Frame-Options. Settings themselves are checked in
+tests/instaclone/test_settings.py.
 """
 
 from __future__ import annotations

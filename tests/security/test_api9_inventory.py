@@ -66,7 +66,7 @@ def test_documented_methods_are_exactly_the_registered_operations() -> None:
     registered = {(op.method, "/v1" + op.path) for op in api_operations(api)}
 
     assert documented == registered
-    assert len(registered) == 25
+    assert len(registered) >= 25  # the API as of this test, not an empty document
 
 
 def test_undocumented_methods_answer_405_naming_the_documented_ones() -> None:
