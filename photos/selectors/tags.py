@@ -67,8 +67,9 @@ def tag_photos_page(
         if floor is not None:
             own = own.filter(photo_id__gt=floor)
         rows += own.order_by("-photo_id").values_list("photo_id", "owner_id")[:scan]
-        rows.sort(reverse=True)
-        rows = rows[:scan]
+        # The two reads are two statements: an owner's privacy switch committed between them
+        # moves a row from the first range to the second, and it would come back twice.
+        rows = sorted(set(rows), reverse=True)[:scan]
         if len(rows) == scan:
             floor = rows[-1][0]
     found = media_objects(rows, viewer_id=viewer_id, base_url=base_url, audience=Audience.VISIBLE)

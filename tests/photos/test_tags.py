@@ -311,3 +311,29 @@ def test_a_strangers_comment_with_the_captions_tag_leaves_it_when_deleted(make_u
     comment_delete(user_id=stranger.id, photo_id=photo_id, comment_id=said.id)
     assert list(TagMedia.objects.filter(photo_id=photo_id).values_list("tag", flat=True)) == [tag]
     assert _counts(tag) == (1, 0)
+
+
+def test_a_photo_whose_owner_goes_private_mid_page_is_shown_once(make_user, token_for) -> None:  # type: ignore[no-untyped-def]
+    """A page reads public then hidden rows in two statements; a switch between them moves the
+    row from one range to the other, and it must not come back twice."""
+    tag = _tag()
+    star, fan = make_user(name="star"), make_user(name="fan")
+    follow(follower_id=fan.id, target_id=star.id)
+    photo_id = _photo(star, tag)
+    switched: list[bool] = []
+
+    def go_private_after_the_public_read(
+        execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        result = execute(sql, params, many, context)
+        if "photos_tagmedia" in sql and not switched:
+            switched.append(True)
+            User.objects.filter(pk=star.id).update(is_private=True)
+            tags_owner_sync(owner_id=star.id)  # commits: the next statement sees the move
+        return result
+
+    with connections["default"].execute_wrapper(go_private_after_the_public_read):
+        page = _get(f"/v1/tags/{tag}/media/recent", token_for(fan))
+
+    assert switched == [True]
+    assert [m["id"] for m in page["data"]] == [f"{photo_id}_{star.id}"]
