@@ -43,9 +43,12 @@ def _ip() -> str:
 
 
 def _change(client: Client, old_password: str) -> object:
+    return _change_at(client, reverse("accounts:change_password"), old_password)
+
+
+def _change_at(client: Client, url: str, old_password: str) -> object:
     return client.post(
-        reverse("accounts:change_password"),
-        {"old_password": old_password, "new_password1": NEW, "new_password2": NEW},
+        url, {"old_password": old_password, "new_password1": NEW, "new_password2": NEW}
     )
 
 
@@ -92,3 +95,16 @@ def test_a_right_old_password_forgets_the_attempts(settings: Settings) -> None:
 
     assert changed.status_code == 302  # type: ignore[attr-defined]
     assert again == [200, 200]
+
+
+def test_the_admin_password_form_sends_staff_to_the_limited_form() -> None:
+    user, client = _session(_ip())
+    User.objects.filter(pk=user.pk).update(is_staff=True)
+
+    shown = client.get("/admin/password_change/")
+    posted = _change_at(client, "/admin/password_change/", PASSWORD)
+
+    assert (shown.status_code, shown.get("Location")) == (302, "/accounts/password/change/")
+    assert (posted.status_code, posted.get("Location")) == (302, "/accounts/password/change/")  # type: ignore[attr-defined, index]
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
