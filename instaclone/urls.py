@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from accounts.pages import urls as graph_pages
 from feeds import web as feeds_web
@@ -11,6 +12,12 @@ from photos.views import media_file, permalink, permalink_action, tag_page
 urlpatterns = [
     path("", feeds_web.home_feed, name="home"),
     path("healthz", healthz, name="healthz"),
+    # The admin's own form checks the old password unlimited and leaves tokens alive; staff
+    # change theirs on the site's form, which has the log-in limits and revokes tokens.
+    path(
+        "admin/password_change/",
+        RedirectView.as_view(pattern_name="accounts:change_password"),
+    ),
     path("admin/", admin.site.urls),
     path("v1/", api.urls),
     path("oauth/", include("accounts.oauth.urls")),

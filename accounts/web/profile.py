@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -14,13 +16,17 @@ from django.views.decorators.http import require_http_methods
 from accounts.limits import (
     LimiterUnavailable,
     LimitExceeded,
+    check_login_allowed,
+    clear_login_failures,
     count_email_change_attempt,
+    record_login_failure,
 )
 from accounts.models import User
 from accounts.selectors.users import picture_url
 from accounts.services import email_change
 from accounts.services.users import (
     AccountError,
+    PasswordIncorrect,
     email_normalize,
     user_change_password,
     user_set_profile_picture,
@@ -29,6 +35,8 @@ from accounts.services.users import (
 from accounts.web.forms import PasswordChangeForm, ProfileForm, posted
 from accounts.web.refusals import refusal
 from instaclone.clientip import client_ip
+
+logger = logging.getLogger(__name__)
 
 # Signed links are a few hundred characters; anything much longer is not one of ours.
 TOKEN_MAX = 1000
@@ -88,6 +96,15 @@ def edit_profile(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/edit_profile.html", context)
 
 
+def _forget_attempts(*, username: str, ip: str) -> None:
+    """Forget this IP's attempts on the account once it proved the password."""
+    try:
+        clear_login_failures(username=username, ip=ip)
+    except LimiterUnavailable:
+        # The attempt passed the limiter; its stale count only expires later.
+        logger.warning("could not clear log-in attempts for user %s", username)
+
+
 @sensitive_post_parameters("old_password", "new_password1", "new_password2")
 @never_cache
 @login_required
@@ -96,15 +113,30 @@ def change_password(request: HttpRequest) -> HttpResponse:
     """Change the password, keeping this session logged in."""
     form = PasswordChangeForm(posted(request))
     if request.method == "POST" and form.is_valid():
+        username, ip = _current_user(request).username, client_ip(request)
         try:
-            user = user_change_password(
-                user_id=_current_user(request).pk,
-                old_password=form.cleaned_data["old_password"],
-                new_password=form.cleaned_data["new_password1"],
-            )
+            # The old-password check is a password oracle for whoever holds a stolen session:
+            # it gets the log-in attempt limits, counted like a log-in from this IP.
+            check_login_allowed(username=username, ip=ip)
+            try:
+                user = user_change_password(
+                    user_id=_current_user(request).pk,
+                    old_password=form.cleaned_data["old_password"],
+                    new_password=form.cleaned_data["new_password1"],
+                )
+            except PasswordIncorrect:
+                record_login_failure(ip=ip)
+                raise
+            except AccountError:
+                # The old password was right (it is checked first); only the new one was not.
+                _forget_attempts(username=username, ip=ip)
+                raise
+        except (LimitExceeded, LimiterUnavailable) as refused:
+            return refusal(request, refused, action="Changing your password")
         except AccountError as error:
             form.add_error(error.field, error.message)
         else:
+            _forget_attempts(username=username, ip=ip)
             # Sessions are bound to the password hash; renew ours so only the others end.
             update_session_auth_hash(request, user)
             messages.success(request, "Your password was changed.")

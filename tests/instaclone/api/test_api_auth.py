@@ -257,3 +257,31 @@ def test_largest_user_id_is_accepted(client: Client, user: User, make_token: Mak
     response = client.get(f"/v1/users/{2**63 - 1}/whoami", {"access_token": token.token})
 
     assert response.json()["data"]["id"] == str(2**63 - 1)
+
+
+@pytest.mark.parametrize("name", ["%61ccess_token", "access_toke%6E", "access%5Ftoke%6E"])
+def test_token_under_a_name_the_logs_do_not_redact_is_not_read(
+    client: Client, user: User, make_token: MakeToken, name: str
+) -> None:
+    token = make_token(user)
+
+    response = client.get(f"/v1/users/self/whoami?{name}={token.token}")
+
+    assert response.status_code == 400
+    assert _meta(response) == {
+        "code": 400,
+        "error_type": "OAuthParameterException",
+        "error_message": "Missing access_token: send it as a parameter or an Authorization: "
+        "Bearer header.",
+    }
+
+
+def test_token_under_the_encoded_underscore_is_read(
+    client: Client, user: User, make_token: MakeToken
+) -> None:
+    token = make_token(user)
+
+    response = client.get(f"/v1/users/self/whoami?access%5Ftoken={token.token}")
+
+    assert response.status_code == 200
+    assert response.json()["data"]["id"] == str(user.id)
