@@ -5,9 +5,12 @@ the person editing is told a link went to it. A free address gets a confirmation
 taken one gets a notice that someone tried, and nothing changes. The change is applied only
 when the link is opened, so an address is never attached to an account that does not own it.
 
-A link is a signed token (``django.core.signing``: the account, the new address and a digest
-of the address it replaces), valid for ``EMAIL_CHANGE_LINK_SECONDS``. It works once: applying
-it replaces the address it was issued against, and so voids it and any other pending link.
+A link is a signed token (``django.core.signing``: the account, the new address, a digest of
+the address it replaces and one of the password hash), valid for ``EMAIL_CHANGE_LINK_SECONDS``.
+It works once: applying it replaces the address it was issued against, and so voids it and any
+other pending link; a password change voids it too, so whoever changes a password after a
+session was stolen also cancels what that session asked for. The current address is told of
+every request at once, whichever address was typed.
 """
 
 from __future__ import annotations
@@ -61,30 +64,45 @@ def email_change_request(*, user_id: int, email: str, link_base: str) -> None:
     taken = User.objects.filter(email__iexact=email).exclude(pk=user_id).exists()
     if taken:
         _mail(email, "email_change_taken", {})
-        return
-    token = signing.dumps(
-        {"u": user.pk, "e": email, "o": _digest(user.email)}, salt=SALT, compress=True
-    )
-    link = link_base + reverse("accounts:email_change_confirm", args=[token])
-    _mail(email, "email_change", {"username": user.username, "link": link})
+    else:
+        token = signing.dumps(
+            {"u": user.pk, "e": email, "o": _digest(user.email), "p": _digest(user.password)},
+            salt=SALT,
+            compress=True,
+        )
+        link = link_base + reverse("accounts:email_change_confirm", args=[token])
+        _mail(email, "email_change", {"username": user.username, "link": link})
+    if user.email:
+        _mail(user.email, "email_change_requested", {"username": user.username, "email": email})
 
 
 def _token_load(token: str) -> tuple[EmailChange, str]:
-    """Return the change a genuine, unexpired link carries and the digest it replaces."""
+    """Return the change a genuine, unexpired link carries and the state it was issued against.
+
+    The state is the digests of the address it replaces and of the password hash, joined.
+    """
     try:
         payload = signing.loads(token, salt=SALT, max_age=settings.EMAIL_CHANGE_LINK_SECONDS)
-        user_id, email, replaces = int(payload["u"]), str(payload["e"]), str(payload["o"])
+        user_id, email = int(payload["u"]), str(payload["e"])
+        issued_against = f"{payload['o']}:{payload['p']}"
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         raise EmailChangeLinkInvalid(LINK_INVALID) from None
-    return EmailChange(user_id=user_id, email=email), replaces
+    return EmailChange(user_id=user_id, email=email), issued_against
+
+
+def _state(email: str, password: str) -> str:
+    return f"{_digest(email)}:{_digest(password)}"
 
 
 def email_change_check(*, token: str) -> EmailChange:
     """Return the change a link would apply; raise ``EmailChangeLinkInvalid`` if it would not."""
     change, replaces = _token_load(token)
-    current = User.objects.filter(pk=change.user_id, is_active=True).values_list("email", flat=True)
-    if not current or _digest(current[0]) != replaces:
-        raise EmailChangeLinkInvalid(LINK_INVALID)  # used, or the address changed since
+    current = User.objects.filter(pk=change.user_id, is_active=True).values_list(
+        "email", "password"
+    )
+    if not current or _state(*current[0]) != replaces:
+        # Used, or the address or the password changed since.
+        raise EmailChangeLinkInvalid(LINK_INVALID)
     return change
 
 
@@ -94,7 +112,7 @@ def email_change_confirm(*, token: str) -> EmailChange:
     with transaction.atomic(using=router.db_for_write(User)):
         # Locked, so two clicks on one link cannot both pass the check below.
         user = User.objects.select_for_update().filter(pk=change.user_id, is_active=True).first()
-        if user is None or _digest(user.email) != replaces:
+        if user is None or _state(user.email, user.password) != replaces:
             raise EmailChangeLinkInvalid(LINK_INVALID)
         if User.objects.filter(email__iexact=change.email).exclude(pk=user.pk).exists():
             # Another account took the address after the link was sent: it stays theirs.

@@ -59,6 +59,16 @@ class ProfileForm(forms.Form):
     )
     # A plain file field: the service decodes the image itself, with bomb and size checks.
     picture = forms.FileField(label="Profile picture", required=False)
+    # Asked only when the email changes: a session alone (a borrowed or stolen one) must not be
+    # able to move the account's address and then reset the password through it.
+    password = forms.CharField(
+        label="Current password",
+        required=False,
+        strip=False,
+        max_length=PASSWORD_MAX,
+        help_text="Needed to change your email address.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 class PasswordChangeForm(forms.Form):

@@ -66,10 +66,12 @@ def edit_profile(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         picture = data.pop("picture")
+        password = data.pop("password")
         try:
             email = email_normalize(data.pop("email"))
             changing = email_change.email_is_a_change(user_id=user.pk, email=email)
             if changing:
+                _password_proved(user, password, ip=client_ip(request))
                 # Counted before anything is saved or mailed, taken address or not.
                 count_email_change_attempt(user_id=user.pk, ip=client_ip(request))
             user = user_update_profile(user_id=user.pk, **data)
@@ -94,6 +96,23 @@ def edit_profile(request: HttpRequest) -> HttpResponse:
             return redirect("accounts:edit_profile")
     context = {"form": form, "picture_url": picture_url(user.profile_picture)}
     return render(request, "accounts/edit_profile.html", context)
+
+
+def _password_proved(user: User, password: str, *, ip: str) -> None:
+    """Check the current password before an email change, within the log-in attempt limits.
+
+    Raises ``AccountError`` on the password field when it is missing or wrong (a wrong one
+    counts against the IP like a failed log-in), or the limiter's refusal.
+    """
+    if not password:
+        raise AccountError(
+            "Enter your current password to change your email address.", field="password"
+        )
+    check_login_allowed(username=user.username, ip=ip)
+    if not user.check_password(password):
+        record_login_failure(ip=ip)
+        raise AccountError("Your password was entered incorrectly.", field="password")
+    _forget_attempts(username=user.username, ip=ip)
 
 
 def _forget_attempts(*, username: str, ip: str) -> None:

@@ -40,7 +40,13 @@ def _client(user: User, ip: str | None = None) -> Client:
 
 
 def _ask(client: Client, email: str, **fields: str):  # type: ignore[no-untyped-def]
-    return client.post(reverse("accounts:edit_profile"), {"email": email, **fields})
+    return client.post(
+        reverse("accounts:edit_profile"), {"email": email, "password": PASSWORD, **fields}
+    )
+
+
+def _sent_to(address: str) -> list[mail.EmailMessage]:
+    return [message for message in mail.outbox if message.to == [address]]
 
 
 def _link(message: mail.EmailMessage) -> str:
@@ -84,10 +90,13 @@ def test_a_taken_and_a_free_address_get_the_same_answer() -> None:
         assert (user.email, user.bio) == (email, "same bio")
     owner.refresh_from_db()
     assert owner.email.endswith("@example.com") and owner.email == owner.email.lower()
-    # One mail each: a notice to the owner of the taken address, a link to the free one.
+    # A notice to the owner of the taken address, a link to the free one, and to each asker's
+    # current address word of the request, the same either way.
     assert [(m.to, m.subject) for m in mail.outbox] == [
         ([taken], "Someone tried to use your email address on instaclone"),
+        ([asks_taken.email], "Someone asked to change your instaclone email address"),
         ([free], "Confirm your new instaclone email address"),
+        ([asks_free.email], "Someone asked to change your instaclone email address"),
     ]
     assert "/accounts/email/confirm/" not in mail.outbox[0].body
     assert asks_taken.username not in mail.outbox[0].body
@@ -127,9 +136,10 @@ def test_the_link_changes_the_address_once_and_tells_the_old_one() -> None:
     user.refresh_from_db()
     assert user.email == new
     assert [(m.to, m.subject) for m in mail.outbox[1:]] == [
-        ([old], "Your instaclone email address was changed")
+        ([old], "Someone asked to change your instaclone email address"),
+        ([old], "Your instaclone email address was changed"),
     ]
-    assert new in mail.outbox[1].body
+    assert new in mail.outbox[1].body and new in mail.outbox[2].body
 
     for again in (Client().post(link), Client().get(link)):
         assert again.status_code == 400
@@ -146,7 +156,7 @@ def test_using_one_link_voids_the_others() -> None:
     mail.outbox.clear()
     _ask(client, first)
     _ask(client, second)
-    first_link, second_link = _link(mail.outbox[0]), _link(mail.outbox[1])
+    first_link, second_link = _link(_sent_to(first)[0]), _link(_sent_to(second)[0])
     assert Client().post(second_link).status_code == 200
     refused = Client().post(first_link)
     assert refused.status_code == 400
@@ -217,7 +227,7 @@ def test_email_change_requests_are_limited_per_account(settings: Settings) -> No
     assert refused.status_code == 429
     assert 0 < int(refused["Retry-After"]) <= settings.EMAIL_CHANGE_LIMIT_WINDOW
     assert "Too many attempts. Please wait 60 minutes." in refused.content.decode()
-    assert len(mail.outbox) == 2
+    assert len([m for m in mail.outbox if m.to != [user.email]]) == 2
     user.refresh_from_db()
     assert user.bio == ""
     # Other edits that leave the address alone still go through.
@@ -234,4 +244,54 @@ def test_email_change_requests_are_limited_per_ip(settings: Settings) -> None:
         for n in range(4)
     ]
     assert answers == [302, 302, 302, 429]
-    assert len(mail.outbox) == 3
+    assert len([m for m in mail.outbox if m.to[0].startswith("ip")]) == 3
+
+
+@pytest.mark.django_db(databases=ALL)
+@pytest.mark.parametrize("password", ["", "not-the-password"], ids=["missing", "wrong"])
+def test_an_email_change_needs_the_current_password(password: str) -> None:
+    # A session alone (borrowed, stolen) must not move the address, then reset the password.
+    user = _user()
+    mail.outbox.clear()
+
+    answer = _ask(_client(user), f"thief_{uuid.uuid4().hex[:8]}@example.com", password=password)
+
+    assert answer.status_code == 200
+    expected = (
+        "Your password was entered incorrectly."
+        if password
+        else "Enter your current password to change your email address."
+    )
+    assert answer.context["form"].errors == {"password": [expected]}
+    assert mail.outbox == []
+    user.refresh_from_db()
+    assert user.email.startswith("e_")
+
+
+@pytest.mark.django_db(databases=ALL)
+def test_guessing_the_password_through_the_email_change_is_limited(settings: Settings) -> None:
+    settings.LOGIN_LIMIT_PER_ACCOUNT_IP = 3
+    user, ip = _user(), _ip()
+    answers = [
+        _ask(_client(user, ip), f"g{n}_{uuid.uuid4().hex[:8]}@example.com", password=f"guess{n}")
+        for n in range(4)
+    ]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+
+
+@pytest.mark.django_db(databases=ALL)
+def test_a_password_change_voids_a_pending_link() -> None:
+    user = _user()
+    new = f"pending_{uuid.uuid4().hex[:12]}@example.com"
+    mail.outbox.clear()
+    _ask(_client(user), new)
+    link = _link(_sent_to(new)[0])
+
+    user.set_password("another-horse-battery-43")
+    user.save()
+
+    refused = Client().post(link)
+    assert refused.status_code == 400
+    assert LINK_INVALID in refused.content.decode()
+    user.refresh_from_db()
+    assert user.email != new
