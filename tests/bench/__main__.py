@@ -1,4 +1,8 @@
-"""Run the named benchmarks (default: all), write results/latest.{json,md}, print the table."""
+"""Run the named benchmarks (default: all), write results/latest.{json,md}, print the table.
+
+``--strict`` makes a missed goal fail the run (exit 1), for scripts and closing checks that must
+not read a table to learn the outcome.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from tests.bench.harness import (
     BenchResult,
     Row,
     environment,
+    exit_status,
     markdown_table,
     missed_goals,
     write_results,
@@ -50,8 +55,9 @@ def quiesce(timeout: float = 120.0) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """Run benchmarks; exit 0 even when goals are missed, 1 when one crashed, 2 on bad names."""
-    names = argv or list(BENCHMARKS)
+    """Run benchmarks; exit 1 on a crash (or, with ``--strict``, a missed goal), 2 on bad names."""
+    strict = "--strict" in argv
+    names = [arg for arg in argv if arg != "--strict"] or list(BENCHMARKS)
     unknown = [name for name in names if name not in BENCHMARKS]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
@@ -96,10 +102,12 @@ def main(argv: list[str]) -> int:
             print(f"  - {row.benchmark}: ratio {ratio}, goal {row.goal} ({row.subject})")
     elif not crashed:
         print("All checked goals met.")
+    if missed and strict:
+        print(f"--strict: {len(missed)} goal(s) missed, failing the run")
     if crashed:
         print(f"CRASHED (goals not checked): {', '.join(crashed)}")
     print(f"\nwrote {json_path} and {md_path}")
-    return 1 if crashed else 0
+    return exit_status(results, crashed=crashed, strict=strict)
 
 
 if __name__ == "__main__":

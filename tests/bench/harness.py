@@ -275,6 +275,13 @@ def missed_goals(results: Sequence[BenchResult]) -> list[Row]:
     return [row for result in results for row in result.rows if row.met is False]
 
 
+def exit_status(results: Sequence[BenchResult], *, crashed: Sequence[str], strict: bool) -> int:
+    """Return the exit status: 1 when a benchmark crashed or, strictly, when a goal was missed."""
+    if crashed or (strict and missed_goals(results)):
+        return 1
+    return 0
+
+
 def write_results(results: Sequence[BenchResult], env: dict[str, Any]) -> tuple[Path, Path]:
     """Write latest.json and latest.md; return their paths."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from accounts.models import User
-from accounts.services.outbox import reconcile_follow
 from feeds import store
 from instaclone.sharding.connections import user_shard
 from photos.models import Photo
@@ -30,8 +29,12 @@ def post_row() -> Callable[..., int]:
 
 @pytest.fixture
 def edge() -> Callable[[int, int], None]:
-    """Return a maker of approved follow edges, primary and mirror, without events."""
-    from accounts.models import Following
+    """Return a maker of approved follow edges, primary and mirror, without events.
+
+    Both rows are written directly: reconciling the mirror would emit ``follow.changed``, and the
+    worker's backfill could then fill a feed whatever the code under test did.
+    """
+    from accounts.models import Follower, Following
     from accounts.models.graph import EdgeStatus
 
     def make(follower_id: int, target_id: int) -> None:
@@ -39,7 +42,10 @@ def edge() -> Callable[[int, int], None]:
             Following.objects.get_or_create(
                 user_id=follower_id, target_id=target_id, defaults={"status": EdgeStatus.ACTIVE}
             )
-        reconcile_follow(follower_id=follower_id, target_id=target_id)
+        with user_shard(target_id):
+            Follower.objects.get_or_create(
+                user_id=target_id, follower_id=follower_id, defaults={"status": EdgeStatus.ACTIVE}
+            )
 
     return make
 

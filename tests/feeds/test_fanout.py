@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 from django.test import override_settings
+from PIL import Image
 
 from accounts.services import graph
 from feeds import services, store
@@ -29,6 +32,23 @@ def test_a_post_reaches_the_author_and_every_follower_with_a_feed(people, post_r
     # The job may run twice.
     services.photo_fanout(photo_id=photo, owner_id=author.id)
     assert _feed(reader.id) == [photo]
+
+
+def test_a_post_reaches_an_earlier_follower_through_the_worker(people, edge, jobs_settle) -> None:  # type: ignore[no-untyped-def]
+    from photos.services.upload import photo_create
+
+    author, reader = people(2)
+    edge(reader.id, author.id)
+    assert _feed(reader.id) == []
+    # The feed is stored now, so reading it again cannot rebuild it from Postgres: only the
+    # worker's feeds.photo_posted job, sent by the real upload, can put the photo there.
+    assert store.feed_floor(reader.id) is not None
+    image = io.BytesIO()
+    Image.new("RGB", (320, 320), (120, 60, 200)).save(image, "JPEG")
+    posted = photo_create(user_id=author.id, data=image.getvalue(), caption="for my followers")
+    jobs_settle()
+    assert store.feed_members(reader.id) == [(posted.photo_id, author.id)]
+    assert _feed(reader.id) == [posted.photo_id]
 
 
 def test_a_private_account_reaches_only_approved_followers(people, post_row, edge) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.db import connections
@@ -150,23 +153,47 @@ def test_nested_shard_contexts_on_one_server_restore_the_outer_shard() -> None:
     assert shard_of_id(inner.id) == 11
 
 
+@contextmanager
+def _rows_on(counts: dict[int, int]) -> Iterator[int]:
+    """Create ``counts[shard]`` photo rows of one new user ID on each shard; yield the ID.
+
+    Each shard holds a different number, so a query that runs on the wrong schema counts wrong.
+    """
+    user_id = 10**12 + uuid.uuid4().int % 10**9
+    made: dict[int, list[int]] = {}
+    try:
+        for shard, count in counts.items():
+            with use_shard(shard):
+                made[shard] = [
+                    Photo.objects.create(user_id=user_id, caption="routing").id
+                    for _ in range(count)
+                ]
+        yield user_id
+    finally:
+        for shard, ids in made.items():
+            with use_shard(shard):
+                Photo.objects.filter(id__in=ids).delete()
+
+
 def test_each_thread_sets_the_search_path_on_its_own_connection(django_db_blocker) -> None:  # type: ignore[no-untyped-def]
     results: dict[str, int] = {}
 
-    def count_in(name: str) -> None:
+    def count_in(name: str, user_id: int) -> None:
         try:
             with use_shard(12):
-                results[name] = Photo.objects.filter(user_id=-1).count()
+                results[name] = Photo.objects.filter(user_id=user_id).count()
         finally:
             connections.close_all()
 
-    with django_db_blocker.unblock():
-        count_in("main")  # leaves this thread's connection on shard 12
+    with django_db_blocker.unblock(), _rows_on({12: 2, 11: 1, 13: 3, 44: 4}) as user_id:
+        with use_shard(13):  # leaves this thread's connection to shards_0 on shard 13
+            assert Photo.objects.filter(user_id=user_id).count() == 3
+        count_in("main", user_id)  # leaves this thread's connection on shard 12
         for name in ("first", "second"):
-            thread = threading.Thread(target=count_in, args=(name,))
+            thread = threading.Thread(target=count_in, args=(name, user_id))
             thread.start()
             thread.join()
-    assert results == {"main": 0, "first": 0, "second": 0}
+    assert results == {"main": 2, "first": 2, "second": 2}
 
 
 def test_a_shard_context_after_the_connection_closed_sets_the_path_on_the_new_one(
@@ -175,16 +202,18 @@ def test_a_shard_context_after_the_connection_closed_sets_the_path_on_the_new_on
     """CONN_MAX_AGE, a failed health check or the worker's end of a job closes a connection
     between two shard contexts; the next one opens a session whose search_path is the default."""
     alias = target_for_shard(13).alias
-    with django_db_blocker.unblock():
+    with django_db_blocker.unblock(), _rows_on({13: 1, 12: 2, 14: 3}) as user_id:
         try:
             with use_shard(13):
-                assert Photo.objects.filter(user_id=-1).count() == 0
+                assert Photo.objects.filter(user_id=user_id).count() == 1
             connections[alias].close()
             with use_shard(13):
-                assert Photo.objects.filter(user_id=-1).count() == 0
+                assert Photo.objects.filter(user_id=user_id).count() == 1
                 with connections[alias].cursor() as cursor:
                     cursor.execute("SHOW search_path")
                     assert cursor.fetchone() == (schema_name(13),)
+            with use_shard(12):
+                assert Photo.objects.filter(user_id=user_id).count() == 2
         finally:
             connections[alias].close()
 
