@@ -100,6 +100,12 @@ def active_target() -> ShardTarget:
 def _set_search_path(target: ShardTarget) -> None:
     connection = connections[target.alias]
     in_transaction = connection.in_atomic_block
+    if not in_transaction:
+        # Django checks a reused connection's health at the first cursor of a request and, if
+        # the session died (a server restart, a killed backend), reconnects right there: under
+        # a remembered path that first cursor would be the query itself, on a new session with
+        # the default path. Run the check now (it is done once per request either way).
+        connection.close_if_health_check_failed()
     # A closed connection (CONN_MAX_AGE passed, a failed health check, the worker's end of a
     # job) keeps the wrapper and its remembered path; the next query opens a new session.
     remembered = connection.connection is not None and not in_transaction

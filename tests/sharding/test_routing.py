@@ -7,7 +7,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg2
 import pytest
+from django.core.signals import request_started
 from django.db import connections
 
 from instaclone.sharding.connections import (
@@ -224,3 +226,32 @@ def test_many_to_many_tables_live_with_their_model() -> None:
 
     assert placement_of(User.groups.through) == "users"
     assert placement_of(User.user_permissions.through) == "users"
+
+
+def test_a_session_ended_under_a_remembered_path_gets_the_path_again(
+    django_db_blocker,  # type: ignore[no-untyped-def]
+) -> None:
+    """A server restart (or a killed backend) ends the session under a remembered path; the
+    next request's first query fails Django's health check and reconnects, and the new
+    session must be given the path, not run on the default one."""
+    alias = target_for_shard(13).alias
+    with django_db_blocker.unblock(), _rows_on({13: 1, 12: 2, 14: 3}) as user_id:
+        try:
+            with use_shard(13):
+                assert Photo.objects.filter(user_id=user_id).count() == 1
+            ended = connections[alias].connection.get_backend_pid()
+            # A second session on the shard's server ends ours, as a restart would.
+            killer = psycopg2.connect(**connections[alias].get_connection_params())
+            try:
+                with killer.cursor() as cursor:
+                    cursor.execute("SELECT pg_terminate_backend(%s)", [ended])
+                    assert cursor.fetchone() == (True,)
+            finally:
+                killer.close()
+            request_started.send(sender=None)  # a new request: health checks are due again
+
+            with use_shard(13):
+                assert Photo.objects.filter(user_id=user_id).count() == 1
+                assert connections[alias].connection.get_backend_pid() != ended
+        finally:
+            connections[alias].close()
