@@ -149,7 +149,9 @@ def test_a_shard_server_down_answers_503_and_ejects_no_gunicorn(make_user) -> No
     assert [(status, headers.get("retry-after"), body) for status, headers, body in refused] == [
         (503, "5", UNAVAILABLE)
     ] * 20
-    assert [(status, body and body["status"]) for status, _, body in health] == [(503, "degraded")] * 5
+    assert [(status, body and body["status"]) for status, _, body in health] == [
+        (503, "degraded")
+    ] * 5
     assert {body["checks"]["postgres:shards_1"]["status"] for _, _, body in health} == {"down"}
     assert _request(nginx, f"/v1/users/{far.id}/media/recent")[0] == 200
 
