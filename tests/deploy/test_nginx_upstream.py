@@ -25,6 +25,7 @@ from django.db import connections
 
 from accounts.models import User
 from deploy.localstack import inventory, processes, profiles
+from deploy.localstack.app import Gunicorn
 from instaclone.sharding.connections import shard_for_user
 from instaclone.sharding.topology import current_topology
 
@@ -186,6 +187,17 @@ def _wait_answers(port: int) -> None:
     raise AssertionError(f"the Gunicorn on {port} did not come back within 60 s")
 
 
+def _wait_in_rotation(gunicorn: Gunicorn) -> None:
+    """Wait until nginx sends requests to ``gunicorn`` again (a failure takes it out for 10 s)."""
+    nginx = profiles.ports("test")["nginx"]
+    served = gunicorn.access_log.stat().st_size
+    deadline = time.monotonic() + 60
+    while gunicorn.access_log.stat().st_size == served:
+        assert time.monotonic() < deadline, f"nginx sent nothing to {gunicorn.name} within 60 s"
+        _request(nginx, "/healthz")
+        time.sleep(0.1)
+
+
 @needs_test_stack
 @pytest.mark.e2e
 def test_nginx_routes_around_a_killed_gunicorn() -> None:
@@ -214,9 +226,11 @@ def test_nginx_skips_a_frozen_gunicorn_after_one_timeout() -> None:
     """SIGSTOP to a Gunicorn: its connection is accepted but never answered. The request that
     meets it waits for the read timeout and is retried on the other; the next ones skip it."""
     gunicorn = inventory.services("test")["gunicorn-0"]
+    assert isinstance(gunicorn, Gunicorn)
     master = gunicorn.pid()
     assert master is not None, "gunicorn-0 is not running"
     pids = _gunicorn_pids(master)
+    _wait_in_rotation(gunicorn)  # else all 20 could pass before nginx tried it at all
     since = inventory.services("test")["nginx"].logfile.stat().st_size
     for pid in pids:
         os.kill(pid, signal.SIGSTOP)
