@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from photos.services.tags import tags_owner_sync
+from photos.services.upload import photo_index
 from photos.storage import stashes_delete_older_than
 
 
@@ -34,3 +35,16 @@ def upload_stashes_sweep(now: float | None = None) -> int:
 def tags_owner_sync_job(user_id: int) -> int:
     """Move a user's tag index rows and counts to match their privacy and status."""
     return tags_owner_sync(owner_id=user_id)
+
+
+@shared_task(
+    name="photos.photo_index",
+    acks_late=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=1,
+    retry_backoff_max=120,
+    max_retries=10,
+)
+def photo_index_job(photo_id: int, owner_id: int) -> bool:
+    """Put a posted photo in the photo->user map and under its tags (event ``photo.posted``)."""
+    return photo_index(photo_id=photo_id, owner_id=owner_id)

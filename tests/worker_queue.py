@@ -24,3 +24,17 @@ def _due(raw: bytes) -> bool:
         return True
     when = datetime.fromisoformat(eta)
     return (when if when.tzinfo else when.replace(tzinfo=UTC)) <= datetime.now(UTC)
+
+
+def jobs_settle(timeout: float = 30.0) -> None:
+    """Wait until the test stack's worker has taken and finished every job that is due."""
+    import time
+
+    from django.conf import settings
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    deadline = time.monotonic() + timeout
+    while jobs_due(broker):
+        if time.monotonic() > deadline:
+            raise AssertionError("the worker did not finish its jobs in time")
+        time.sleep(0.05)

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "ninja",
     "instaclone.sharding",
+    "instaclone.events",
     "instaclone.api",
     "accounts",
     "photos",
@@ -236,17 +237,31 @@ POPULAR_EVERY_SECONDS = env_int("POPULAR_EVERY_SECONDS", 300)
 # runs every UPLOAD_STASH_SWEEP_EVERY_SECONDS (photos/web.py).
 UPLOAD_STASH_SECONDS = env_int("UPLOAD_STASH_SECONDS", 3600)
 UPLOAD_STASH_SWEEP_EVERY_SECONDS = env_int("UPLOAD_STASH_SWEEP_EVERY_SECONDS", 600)
+# Events whose relay right after the commit failed are sent by a sweep every
+# EVENT_SWEEP_EVERY_SECONDS, once they are EVENT_SWEEP_GRACE_SECONDS old (the relay's own
+# chance), at most EVENT_SWEEP_LIMIT a run (instaclone/events/sweep.py).
+EVENT_SWEEP_EVERY_SECONDS = env_float("EVENT_SWEEP_EVERY_SECONDS", 5.0)
+EVENT_SWEEP_GRACE_SECONDS = env_float("EVENT_SWEEP_GRACE_SECONDS", 10.0)
+EVENT_SWEEP_LIMIT = env_int("EVENT_SWEEP_LIMIT", 1000)
 CELERY_BEAT_SCHEDULE = {
     "popular-rank": {"task": "feeds.popular_rank", "schedule": float(POPULAR_EVERY_SECONDS)},
+    "events-sweep": {
+        "task": "events.sweep",
+        "schedule": EVENT_SWEEP_EVERY_SECONDS,
+        # Sweeps queued while the broker or the worker was away are not worth running late.
+        "options": {"expires": EVENT_SWEEP_EVERY_SECONDS},
+    },
     "upload-stashes-sweep": {
         "task": "photos.upload_stashes_sweep",
         "schedule": float(UPLOAD_STASH_SWEEP_EVERY_SECONDS),
     },
 }
 
-# Which jobs react to what happened (instaclone/events.py); names of Celery tasks.
+# Which jobs react to what happened (instaclone/events); names of Celery tasks. Each may run
+# more than once for one event (delivery is at least once), so each is idempotent.
 EVENT_JOBS: dict[str, tuple[str, ...]] = {
-    "photo.posted": ("feeds.photo_posted",),
+    # The photo->user map and the tag index first: the fan-out is the slower job.
+    "photo.posted": ("photos.photo_index", "feeds.photo_posted"),
     "photo.deleted": ("feeds.photo_deleted",),
     "follow.changed": ("feeds.follow_changed",),
     # A save that may switch privacy or ban: tag pages count and list public photos apart.

@@ -10,7 +10,9 @@ Placement = Literal["users", "sharded"]
 ModelT = TypeVar("ModelT", bound=type[models.Model])
 
 # Apps whose models must declare a placement; third-party apps live in the users database.
-PROJECT_APPS = frozenset({"sharding", "api", "accounts", "photos", "feeds", "notifications"})
+PROJECT_APPS = frozenset(
+    {"sharding", "events", "api", "accounts", "photos", "feeds", "notifications"}
+)
 
 
 def users_database(model: ModelT) -> ModelT:

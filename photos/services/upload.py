@@ -2,8 +2,9 @@
 
 The image is processed before any transaction opens. Then, on the owner's shard and in one
 transaction: the row (its ID from the shard's ``next_id()``), the renditions under keys derived
-from that ID, the owner's media count, and the ``Idempotency-Key`` record. The photo->user map
-and the tag index (both in the users database) follow the commit.
+from that ID, the owner's media count, the ``Idempotency-Key`` record and the ``photo.posted``
+event. The photo->user map and the tag index (both in the users database) are that event's
+job ``photos.photo_index``, so a retry of an upload whose event is still pending loses nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from accounts.selectors.users import user_ids_by_username
+from accounts.selectors.users import user_ids_by_username, user_public_locked
 from accounts.services.graph import bump, locked_counts
 from instaclone.events import event_emit
 from instaclone.sharding.connections import user_shard
@@ -173,7 +174,8 @@ def photo_create(
         except Exception:
             _renditions_drop(prefix)
             raise
-        transaction.on_commit(lambda: _after_post(photo_id, user_id, tags), using=shard.alias)
+        # The map entry, the tag index and the fan-out are jobs of this event: written with the
+        # photo, they are sent after the commit or by the sweep, so none of them can be lost.
         event_emit("photo.posted", using=shard.alias, photo_id=photo_id, owner_id=user_id)
     return Posted(photo_id=photo_id, created=True)
 
@@ -186,8 +188,20 @@ def _renditions_drop(prefix: str) -> None:
         logger.warning("could not delete the renditions under %s", prefix, exc_info=True)
 
 
-def _after_post(photo_id: int, user_id: int, tags: list[str]) -> None:
-    """Record the photo in the users database: its owner and its tags."""
+def photo_index(*, photo_id: int, owner_id: int) -> bool:
+    """Record a posted photo in the users database: its owner, its caption's tags.
+
+    Idempotent, and safe against a delete racing it: the photo is read under the owner's user
+    row lock, which a delete's unindex takes after the delete commits, so either this finds no
+    photo or the unindex runs after it. Return whether the photo was there to index.
+    """
     with transaction.atomic(using="default"):
-        map_photos({photo_id: user_id})
-        tags_index(photo_id=photo_id, owner_id=user_id, tags=tags)
+        user_public_locked(user_id=owner_id)
+        with user_shard(owner_id):
+            found = Photo.objects.filter(id=photo_id, user_id=owner_id).values_list("tags")
+            row = found.first()
+        if row is None:
+            return False
+        map_photos({photo_id: owner_id})
+        tags_index(photo_id=photo_id, owner_id=owner_id, tags=row[0])
+    return True

@@ -210,12 +210,14 @@ def test_feed_jobs_are_idempotent_under_repeats(people, post_row, edge) -> None:
 def test_going_private_hides_photos_next_read(people, token_for) -> None:  # type: ignore[no-untyped-def]
     from accounts.services.users import user_update_profile
     from tests.photos.test_media import _jpeg, _upload
+    from tests.worker_queue import jobs_settle
 
     owner, stranger, follower = people(3)
     token = token_for(owner)
     posted = _upload(token, _jpeg(7), caption="#goingprivate now").json()
     assert posted["meta"]["code"] == 200, posted
     photo = int(posted["data"]["id"].split("_")[0])
+    jobs_settle()  # the tag index is a job of the photo.posted event
     url = "/v1/tags/goingprivate/media/recent"
     assert _ids(_get(url, token_for(stranger))[1]) == [photo]
     public_url = _get(url, token_for(stranger))[1]["data"][0]["images"]["thumbnail"]["url"]

@@ -21,6 +21,7 @@ from instaclone.sharding.idmap import photo_owner
 from photos.models import Liked, Photo, Tag, TagMedia
 from photos.shortcodes import shortcode
 from photos.storage import rendition_key
+from tests.worker_queue import jobs_settle
 
 
 def _jpeg(seed: int = 1, size: tuple[int, int] = (800, 600)) -> bytes:
@@ -82,6 +83,7 @@ def test_upload_makes_a_photo_with_renditions_row_map_and_tags(make_user, token_
         with default_storage.open(key) as stored, Image.open(stored) as image:
             assert image.size == (size, size)
     assert str(photo_id) in photo.media_key and len(photo.media_key) > len(f"p/{photo_id}/") + 16
+    jobs_settle()  # the map entry and the tag index are jobs of the photo.posted event
     assert photo_owner(photo_id) == alice.id
     assert user_counts(user_id=alice.id)["media"] == 1
     assert TagMedia.objects.filter(tag="beach", photo_id=photo_id).exists()
@@ -207,6 +209,8 @@ def test_delete_removes_objects_rows_map_tags_and_liked_lists(make_user, token_f
     media = _upload(token_for(owner), _jpeg(4), caption="#gone").json()["data"]
     photo_id = _photo_id(media)
     _api("POST", f"/v1/media/{photo_id}/likes", token_for(fan))
+    jobs_settle()  # indexed and mapped first, so the delete has them to remove
+    assert photo_owner(photo_id) == owner.id
     with photo_shard(photo_id):
         prefix = Photo.objects.get(id=photo_id).media_key
     assert _api("DELETE", f"/v1/media/{photo_id}", token_for(fan)).status_code == 400
@@ -271,6 +275,7 @@ def test_tag_pages_show_only_what_the_viewer_may_see(make_user, token_for) -> No
         for i in range(3)
     ]
     hidden_id = _upload(token_for(private), _jpeg(9), caption=f"#{tag} secret").json()["data"]["id"]
+    jobs_settle()  # the tag index is a job of the photo.posted event
 
     detail = _api("GET", f"/v1/tags/{tag.upper()}", None).json()
     # The count is what a stranger may see: the private photo is not in it.

@@ -84,12 +84,14 @@ def test_tag_page_lists_visible_photos(make_user) -> None:  # type: ignore[no-un
 
     from photos.services.upload import photo_create
     from photos.shortcodes import shortcode
+    from tests.worker_queue import jobs_settle
 
     tag = f"web{secrets.token_hex(4)}"
     alice = make_user(name="alice")
     secret = make_user(name="secret", private=True)
     shown = photo_create(user_id=alice.id, data=_jpeg(), caption=f"#{tag}")
     hidden = photo_create(user_id=secret.id, data=_jpeg(), caption=f"#{tag}")
+    jobs_settle()  # the tag index is a job of the photo.posted event
     page = Client().get(f"/tags/{tag}/").content.decode()
     assert f'href="/p/{shortcode(shown.photo_id)}/"' in page
     assert f'href="/p/{shortcode(hidden.photo_id)}/"' not in page
