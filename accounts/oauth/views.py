@@ -6,6 +6,7 @@ HTTP status equal to ``code`` (not the API's ``meta`` envelope): that is what v1
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from typing import Any
@@ -246,9 +247,29 @@ class RevokeView(V1OAuthMixin, RevokeTokenView):  # type: ignore[misc]
             return oauth_error("The request body is too large.", code=413)
         except _BODY_ERRORS:
             return oauth_error("The request body could not be read.")
+        # The client authenticates here with its secret too: the token endpoint's per-IP limit
+        # and failure count apply, so this is no unmetered door for guessing a secret.
+        ip = client_ip(request)
+        try:
+            check_token_request_allowed(ip=ip)
+        except LimitExceeded as exceeded:
+            return oauth_error(
+                "Too many token requests. Try again later.",
+                code=429,
+                error_type="OAuthRateLimitException",
+                headers={"Retry-After": str(exceeded.retry_after)},
+            )
+        except LimiterUnavailable:
+            return oauth_error(
+                "Revoking is unavailable right now. Try again in a minute.",
+                code=503,
+                headers={"Retry-After": str(LIMITER_RETRY_AFTER)},
+            )
         _, _, body, status = self.create_revocation_response(request)
         if status == 200:
             return JsonResponse({})
         payload: dict[str, Any] = json.loads(body) if body else {}
         error = str(payload.get("error") or "invalid_request")
+        with contextlib.suppress(LimiterUnavailable):
+            record_login_failure(ip=ip)
         return oauth_error(error_message(error, "revoke", payload))

@@ -320,6 +320,28 @@ def test_the_token_endpoint_limit_counts_every_request(settings: Settings) -> No
     assert client.post("/oauth/access_token", {}).status_code == 429
 
 
+def test_guessing_a_client_secret_through_revoke_is_limited(
+    settings: Settings, mobile_app: tuple[str, str]
+) -> None:
+    settings.TOKEN_LIMIT_PER_IP = 3
+    client_id, _ = mobile_app
+    client = Client(REMOTE_ADDR=_ip())
+    guesses = [
+        client.post(
+            "/oauth/revoke",
+            {"token": "x" * 30, "client_id": client_id, "client_secret": f"guess-{n}"},
+        )
+        for n in range(4)
+    ]
+    assert [answer.status_code for answer in guesses] == [400, 400, 400, 429]
+    assert guesses[0].json()["error_message"] == "Invalid client_id or client_secret."
+    assert guesses[3].json() == {
+        "code": 429,
+        "error_type": "OAuthRateLimitException",
+        "error_message": "Too many token requests. Try again later.",
+    }
+
+
 # --- the limiter down ---------------------------------------------------------------------------
 
 
