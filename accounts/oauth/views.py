@@ -74,6 +74,30 @@ def oauth_error(
     return response
 
 
+def limit_refusal(refused: LimitExceeded | LimiterUnavailable, *, doing: str) -> JsonResponse:
+    """Answer a token-endpoint request the limiter refused: 429, or 503 when it is down.
+
+    The limiter down fails closed: unmetered guessing is what the limit exists to stop.
+    """
+    if isinstance(refused, LimiterUnavailable):
+        return oauth_error(
+            f"{doing} is unavailable right now. Try again in a minute.",
+            code=503,
+            headers={"Retry-After": str(LIMITER_RETRY_AFTER)},
+        )
+    message = (
+        "Too many token requests. Try again later."
+        if refused.reason == TOO_MANY_REQUESTS
+        else "Too many failed log-in attempts. Try again later."
+    )
+    return oauth_error(
+        message,
+        code=429,
+        error_type="OAuthRateLimitException",
+        headers={"Retry-After": str(refused.retry_after)},
+    )
+
+
 # The toolkit ships no type information, so mypy sees its classes as Any.
 class V1OAuthMixin(OAuthLibMixin):  # type: ignore[misc]
     """Drive the toolkit's views with v1's server (two grants, no refresh tokens)."""
@@ -105,25 +129,8 @@ class AccessTokenView(V1OAuthMixin, View):
             if response.status_code != 200 and not counted:
                 # A refused grant (bad client, bad code, malformed) counts against the IP only.
                 record_login_failure(ip=ip)
-        except LimitExceeded as exceeded:
-            message = (
-                "Too many token requests. Try again later."
-                if exceeded.reason == TOO_MANY_REQUESTS
-                else "Too many failed log-in attempts. Try again later."
-            )
-            return oauth_error(
-                message,
-                code=429,
-                error_type="OAuthRateLimitException",
-                headers={"Retry-After": str(exceeded.retry_after)},
-            )
-        except LimiterUnavailable:
-            # Fail closed: unmetered password guessing is what the limit exists to stop.
-            return oauth_error(
-                "Log-in is unavailable right now. Try again in a minute.",
-                code=503,
-                headers={"Retry-After": str(LIMITER_RETRY_AFTER)},
-            )
+        except (LimitExceeded, LimiterUnavailable) as refused:
+            return limit_refusal(refused, doing="Log-in")
         return response
 
     def grant(self, request: HttpRequest) -> tuple[HttpResponse, bool]:
@@ -252,19 +259,8 @@ class RevokeView(V1OAuthMixin, RevokeTokenView):  # type: ignore[misc]
         ip = client_ip(request)
         try:
             check_token_request_allowed(ip=ip)
-        except LimitExceeded as exceeded:
-            return oauth_error(
-                "Too many token requests. Try again later.",
-                code=429,
-                error_type="OAuthRateLimitException",
-                headers={"Retry-After": str(exceeded.retry_after)},
-            )
-        except LimiterUnavailable:
-            return oauth_error(
-                "Revoking is unavailable right now. Try again in a minute.",
-                code=503,
-                headers={"Retry-After": str(LIMITER_RETRY_AFTER)},
-            )
+        except (LimitExceeded, LimiterUnavailable) as refused:
+            return limit_refusal(refused, doing="Revoking")
         _, _, body, status = self.create_revocation_response(request)
         if status == 200:
             return JsonResponse({})
